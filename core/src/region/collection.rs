@@ -1,0 +1,195 @@
+//! `GuestRegionCollection`: the `Arc`-based region container.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::GuestMemoryRegion;
+use super::error::GuestRegionCollectionError;
+use super::index::{RegionIndex, bounds_of, check_layout};
+use crate::address::{GuestAddress, GuestUsize, MemoryRegionAddress};
+use crate::bitmap::MS;
+use crate::guest_memory::GuestMemoryBackend;
+use crate::volatile::VolatileSlice;
+
+/// Guest memory made of `Arc`-shared regions, sorted and non-overlapping.
+///
+/// Cloning is cheap (the regions are shared). Hotplug builds a new collection with
+/// [`insert_region`](Self::insert_region) or [`remove_region`](Self::remove_region), leaving
+/// the original untouched, and publishes it through `GuestMemoryAtomic`.
+///
+/// Lookups use a bucketed index over the address span: constant time for typical layouts
+/// (regions of similar sizes), logarithmic at worst.
+///
+/// ```
+/// use std::sync::Arc;
+/// use vm_memory_core::{
+///     Bytes, GuestAddress, GuestMemoryBackend, GuestRegionCollection, RawRegion,
+/// };
+///
+/// let mut ram = vec![0u64; 1024]; // 8 KiB
+/// let base = ram.as_mut_ptr().cast::<u8>();
+/// // SAFETY: `ram` outlives the collection and is only used through it.
+/// let regions = unsafe {
+///     vec![
+///         RawRegion::new(base, 4096, GuestAddress(0)).unwrap(),
+///         RawRegion::new(base.add(4096), 4096, GuestAddress(0x1000)).unwrap(),
+///     ]
+/// };
+/// let mem = GuestRegionCollection::from_regions(regions).unwrap();
+/// mem.write_slice(b"hello", GuestAddress(0xffc)).unwrap(); // crosses the boundary
+/// assert_eq!(mem.num_regions(), 2);
+/// ```
+#[derive(Debug)]
+pub struct GuestRegionCollection<R> {
+    regions: Vec<Arc<R>>,
+    index: RegionIndex,
+}
+
+impl<R> Default for GuestRegionCollection<R> {
+    fn default() -> Self {
+        GuestRegionCollection {
+            regions: Vec::new(),
+            index: RegionIndex::default(),
+        }
+    }
+}
+
+impl<R> Clone for GuestRegionCollection<R> {
+    fn clone(&self) -> Self {
+        GuestRegionCollection {
+            regions: self.regions.clone(),
+            index: self.index.clone(),
+        }
+    }
+}
+
+impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
+    /// An empty collection (the only way to get one without regions).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A collection of `regions`, which must be sorted by start and must not overlap.
+    ///
+    /// # Errors
+    ///
+    /// `NoMemoryRegion` for an empty vector; `UnsortedMemoryRegions` / `MemoryRegionOverlap`
+    /// (checked in that order for each neighbour pair); `EmptyRegion` / `RegionEndOverflow`
+    /// for a region without length or ending past `u64::MAX`.
+    pub fn from_regions(regions: Vec<R>) -> Result<Self, GuestRegionCollectionError> {
+        Self::from_arc_regions(regions.into_iter().map(Arc::new).collect())
+    }
+
+    /// As [`from_regions`](Self::from_regions), for regions that are already shared.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_regions`](Self::from_regions).
+    pub fn from_arc_regions(regions: Vec<Arc<R>>) -> Result<Self, GuestRegionCollectionError> {
+        check_layout(regions.iter().map(AsRef::as_ref))?;
+        let index = RegionIndex::new(
+            regions
+                .iter()
+                // Checked by `check_layout` above.
+                .filter_map(|r| bounds_of(r.as_ref()).ok()),
+        );
+        Ok(GuestRegionCollection { regions, index })
+    }
+
+    /// A new collection with `region` added; `self` is unchanged.
+    ///
+    /// # Errors
+    ///
+    /// `MemoryRegionOverlap` if it overlaps (or duplicates) an existing region, and the
+    /// per-region errors of [`from_regions`](Self::from_regions).
+    pub fn insert_region(
+        &self,
+        region: Arc<R>,
+    ) -> Result<GuestRegionCollection<R>, GuestRegionCollectionError> {
+        let mut regions = self.regions.clone();
+        regions.push(region);
+        regions.sort_by_key(|r| r.start_addr());
+        Self::from_arc_regions(regions)
+    }
+
+    /// A new collection without the region that starts at `base` and is `size` bytes long,
+    /// and that region; `self` is unchanged.
+    ///
+    /// # Errors
+    ///
+    /// `NoMemoryRegion` if no region matches both `base` and `size` exactly.
+    pub fn remove_region(
+        &self,
+        base: GuestAddress,
+        size: GuestUsize,
+    ) -> Result<(GuestRegionCollection<R>, Arc<R>), GuestRegionCollectionError> {
+        let i = self
+            .regions
+            .binary_search_by_key(&base, |r| r.start_addr())
+            .ok()
+            .filter(|&i| self.regions[i].len() == size)
+            .ok_or(GuestRegionCollectionError::NoMemoryRegion)?;
+        let mut regions = self.regions.clone();
+        let removed = regions.remove(i);
+        let index = RegionIndex::new(regions.iter().filter_map(|r| bounds_of(r.as_ref()).ok()));
+        Ok((GuestRegionCollection { regions, index }, removed))
+    }
+
+    /// The shared regions, in address order.
+    pub fn arc_regions(&self) -> &[Arc<R>] {
+        &self.regions
+    }
+}
+
+impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
+    type R = R;
+
+    fn num_regions(&self) -> usize {
+        self.regions.len()
+    }
+
+    #[inline]
+    fn find_region(&self, addr: GuestAddress) -> Option<&R> {
+        self.index.find(addr).map(|i| self.regions[i].as_ref())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &R> {
+        self.regions.iter().map(AsRef::as_ref)
+    }
+
+    fn last_addr(&self) -> GuestAddress {
+        GuestAddress(
+            self.regions
+                .len()
+                .checked_sub(1)
+                .map_or(0, |i| self.index.last(i)),
+        )
+    }
+
+    #[inline]
+    fn to_region_addr(&self, addr: GuestAddress) -> Option<(&R, MemoryRegionAddress)> {
+        let i = self.index.find(addr)?;
+        Some((
+            self.regions[i].as_ref(),
+            MemoryRegionAddress(addr.0 - self.index.start(i)),
+        ))
+    }
+
+    #[inline]
+    fn single_slice(
+        &self,
+        addr: GuestAddress,
+        count: usize,
+    ) -> Option<VolatileSlice<'_, MS<'_, Self>>> {
+        let i = self.index.find(addr)?;
+        let offset = addr.0 - self.index.start(i);
+        // The object must end inside the same region.
+        if (count as u64).checked_sub(1)? > self.index.last(i) - addr.0 {
+            return None;
+        }
+        self.regions[i]
+            .get_slice(MemoryRegionAddress(offset), count)
+            .ok()
+            .filter(|slice| slice.len() == count)
+    }
+}

@@ -1,0 +1,168 @@
+//! Layout validation shared by the region containers, and the bucketed lookup index of the
+//! `alloc` collection.
+
+use super::GuestMemoryRegion;
+use super::error::GuestRegionCollectionError;
+use crate::address::GuestAddress;
+
+/// The first and last address of a region, or why the region is unusable.
+#[inline]
+pub(crate) fn bounds_of<R: GuestMemoryRegion + ?Sized>(
+    region: &R,
+) -> Result<(u64, u64), GuestRegionCollectionError> {
+    let start = region.start_addr().0;
+    let len = region.len();
+    if len == 0 {
+        return Err(GuestRegionCollectionError::EmptyRegion);
+    }
+    let last = start
+        .checked_add(len - 1)
+        .ok_or(GuestRegionCollectionError::RegionEndOverflow)?;
+    Ok((start, last))
+}
+
+/// Checks a sequence of regions the way vm-memory 0.18 does (non-empty; for each neighbour pair,
+/// sorted first, then not overlapping; adjacency is fine), after checking that each region has
+/// a length and ends inside the 64-bit address space.
+pub(crate) fn check_layout<'r, R: GuestMemoryRegion + 'r>(
+    regions: impl IntoIterator<Item = &'r R>,
+) -> Result<(), GuestRegionCollectionError> {
+    let mut prev: Option<(u64, u64)> = None;
+    let mut any = false;
+    for region in regions {
+        any = true;
+        let (start, last) = bounds_of(region)?;
+        if let Some((prev_start, prev_last)) = prev {
+            if prev_start > start {
+                return Err(GuestRegionCollectionError::UnsortedMemoryRegions);
+            }
+            if prev_last >= start {
+                return Err(GuestRegionCollectionError::MemoryRegionOverlap);
+            }
+        }
+        prev = Some((start, last));
+    }
+    if any {
+        Ok(())
+    } else {
+        Err(GuestRegionCollectionError::NoMemoryRegion)
+    }
+}
+
+/// Binary search over regions sorted by start: the index of the region holding `addr`.
+#[inline]
+pub(crate) fn search<R: GuestMemoryRegion>(regions: &[R], addr: GuestAddress) -> Option<usize> {
+    let after = regions.partition_point(|r| r.start_addr() <= addr);
+    let i = after.checked_sub(1)?;
+    let r = regions.get(i)?;
+    (addr.0 - r.start_addr().0 < r.len()).then_some(i)
+}
+
+#[cfg(feature = "alloc")]
+pub(crate) use bucketed::RegionIndex;
+
+#[cfg(feature = "alloc")]
+mod bucketed {
+    use alloc::vec::Vec;
+
+    use crate::address::GuestAddress;
+
+    /// Most buckets per region; more buckets make long runs of small regions rarer.
+    const BUCKETS_PER_REGION: usize = 4;
+    /// Upper bound on the bucket table (256 KiB of `u32`s).
+    const MAX_BUCKETS: usize = 1 << 16;
+    /// Candidate runs up to this length are scanned linearly, longer ones binary-searched.
+    const LINEAR_RUN: usize = 8;
+
+    /// Constant-time region lookup for typical layouts, logarithmic in the worst case.
+    ///
+    /// The span from the first region's start to the last region's end is cut into a power of
+    /// two number of equal, power-of-two-sized buckets. `first[b]` is the first region whose
+    /// last address is at or after the start of bucket `b`; the regions that can hold an address
+    /// in bucket `b` are `first[b]..=first[b + 1]`. With regions of similar size that run has one
+    /// or two entries; a layout that crowds many small regions into one bucket falls back to a
+    /// binary search over the run.
+    #[derive(Clone, Debug, Default)]
+    pub(crate) struct RegionIndex {
+        starts: Vec<u64>,
+        lasts: Vec<u64>,
+        base: u64,
+        shift: u32,
+        first: Vec<u32>,
+    }
+
+    impl RegionIndex {
+        /// Builds the index for regions given as sorted, non-overlapping `(start, last)`.
+        pub(crate) fn new(bounds: impl IntoIterator<Item = (u64, u64)>) -> Self {
+            let (starts, lasts): (Vec<u64>, Vec<u64>) = bounds.into_iter().unzip();
+            let (Some(&base), Some(&top)) = (starts.first(), lasts.last()) else {
+                return Self::default();
+            };
+            let wanted = (starts.len() * BUCKETS_PER_REGION)
+                .next_power_of_two()
+                .min(MAX_BUCKETS) as u64;
+            let span_minus_one = top - base;
+            // Smallest shift such that the span fits in `wanted` buckets.
+            let mut shift = 0u32;
+            while shift < 64 && (span_minus_one >> shift) >= wanted {
+                shift += 1;
+            }
+            let buckets = (span_minus_one >> shift) as usize + 1;
+            let mut first = Vec::with_capacity(buckets + 1);
+            let mut region = 0usize;
+            for b in 0..buckets {
+                let bucket_start = base + ((b as u64) << shift);
+                while region < lasts.len() && lasts[region] < bucket_start {
+                    region += 1;
+                }
+                first.push(region as u32);
+            }
+            first.push((lasts.len() - 1) as u32);
+            RegionIndex {
+                starts,
+                lasts,
+                base,
+                shift,
+                first,
+            }
+        }
+
+        /// The index of the region that holds `addr`.
+        #[inline(always)]
+        pub(crate) fn find(&self, addr: GuestAddress) -> Option<usize> {
+            let offset = addr.0.wrapping_sub(self.base);
+            let bucket = usize::try_from(offset >> self.shift).ok()?;
+            // Addresses below `base` wrap to huge offsets and land here too.
+            if bucket + 1 >= self.first.len() {
+                return None;
+            }
+            let lo = self.first[bucket] as usize;
+            let hi = self.first[bucket + 1] as usize;
+            let i = if hi - lo <= LINEAR_RUN {
+                let mut i = lo;
+                while self.lasts[i] < addr.0 {
+                    i += 1;
+                    if i > hi {
+                        return None;
+                    }
+                }
+                i
+            } else {
+                lo + self.lasts[lo..=hi].partition_point(|&last| last < addr.0)
+            };
+            (i <= hi && self.starts[i] <= addr.0 && addr.0 <= self.lasts[i]).then_some(i)
+        }
+
+        /// The last address of region `i`.
+        #[inline(always)]
+        pub(crate) fn last(&self, i: usize) -> u64 {
+            self.lasts[i]
+        }
+
+        /// The first address of region `i`.
+        #[inline(always)]
+        pub(crate) fn start(&self, i: usize) -> u64 {
+            self.starts[i]
+        }
+    }
+}
