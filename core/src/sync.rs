@@ -4,12 +4,14 @@
 //! Guest memory itself is accessed with core atomics through raw pointers, which loom cannot
 //! model; only the crate's bookkeeping (`GuestMemoryAtomic`, `AtomicBitmap`) goes through here.
 
-#![cfg_attr(not(feature = "alloc"), allow(dead_code, unused_imports))]
-
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicPtr, AtomicUsize, fence};
+pub(crate) use core::sync::atomic::AtomicUsize;
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use core::sync::atomic::{AtomicPtr, fence};
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicUsize, fence};
+pub(crate) use loom::sync::atomic::AtomicUsize;
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::sync::atomic::{AtomicPtr, fence};
 
 #[cfg(all(not(loom), feature = "alloc"))]
 pub(crate) use alloc::sync::Arc;
@@ -17,11 +19,11 @@ pub(crate) use alloc::sync::Arc;
 pub(crate) use loom::sync::Arc;
 
 /// An `UnsafeCell` with loom's closure-based access API.
-#[cfg(not(loom))]
+#[cfg(all(not(loom), feature = "alloc"))]
 #[derive(Debug, Default)]
 pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
 
-#[cfg(not(loom))]
+#[cfg(all(not(loom), feature = "alloc"))]
 impl<T> UnsafeCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         UnsafeCell(core::cell::UnsafeCell::new(value))
@@ -40,26 +42,27 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-#[cfg(loom)]
+#[cfg(all(loom, feature = "alloc"))]
 pub(crate) use loom::cell::UnsafeCell;
 
 /// A mutual exclusion lock for writers: loom's under loom, std's with `std` (so waiting writers
 /// sleep), a spin lock otherwise.
-#[cfg(loom)]
+#[cfg(all(loom, feature = "alloc"))]
 pub(crate) type Mutex<T> = loom::sync::Mutex<T>;
 #[cfg(all(not(loom), feature = "std"))]
 pub(crate) type Mutex<T> = std::sync::Mutex<T>;
-#[cfg(all(not(loom), not(feature = "std")))]
+#[cfg(all(not(loom), feature = "alloc", not(feature = "std")))]
 pub(crate) type Mutex<T> = spin::Mutex<T>;
 
 /// The guard of [`Mutex`].
-#[cfg(loom)]
+#[cfg(all(loom, feature = "alloc"))]
 pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 #[cfg(all(not(loom), feature = "std"))]
 pub(crate) type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
-#[cfg(all(not(loom), not(feature = "std")))]
+#[cfg(all(not(loom), feature = "alloc", not(feature = "std")))]
 pub(crate) type MutexGuard<'a, T> = spin::MutexGuard<'a, T>;
 
+#[cfg(feature = "alloc")]
 /// Locks `mutex`; poisoning is ignored because every critical section of this crate leaves the
 /// protected state consistent at each step.
 #[inline]
@@ -77,6 +80,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Lets other threads (or loom's scheduler) run inside a retry loop.
+#[cfg(feature = "alloc")]
 #[inline(always)]
 pub(crate) fn spin_hint() {
     #[cfg(loom)]

@@ -4,11 +4,9 @@ use alloc::vec::Vec;
 use core::num::NonZeroUsize;
 use core::sync::atomic::Ordering;
 
+use super::words::{self, WORD_BITS};
 use super::{Bitmap, NewBitmap, RefSlice, WithBitmapSlice};
 use crate::sync::AtomicUsize;
-
-/// Bits per storage word.
-const WORD_BITS: usize = usize::BITS as usize;
 
 /// The page size `NewBitmap::with_len` uses: the smallest page of every supported host, and the
 /// dirty-log granularity of vhost-user. A host with larger pages just gets finer tracking.
@@ -63,9 +61,7 @@ impl AtomicBitmap {
 
     /// Whether page `index` is dirty (`false` past the end).
     pub fn is_bit_set(&self, index: usize) -> bool {
-        index < self.pages
-            && self.words[index / WORD_BITS].load(Ordering::Acquire) & (1 << (index % WORD_BITS))
-                != 0
+        words::is_set(&self.words, self.pages, index)
     }
 
     /// Whether the page holding byte `addr` is dirty.
@@ -76,20 +72,32 @@ impl AtomicBitmap {
     /// Marks every page touched by `start..start + len` dirty. `len == 0` does nothing; pages
     /// past the end (including the end wrapping past `usize::MAX`) are ignored.
     pub fn set_addr_range(&self, start: usize, len: usize) {
-        self.update_range(start, len, true);
+        words::update_range(
+            &self.words,
+            self.pages,
+            self.page_size.get(),
+            start,
+            len,
+            true,
+        );
     }
 
     /// Cleans every page touched by `start..start + len`, with the same rules as
     /// [`set_addr_range`](Self::set_addr_range).
     pub fn reset_addr_range(&self, start: usize, len: usize) {
-        self.update_range(start, len, false);
+        words::update_range(
+            &self.words,
+            self.pages,
+            self.page_size.get(),
+            start,
+            len,
+            false,
+        );
     }
 
     /// Marks page `index` dirty (ignored past the end).
     pub fn set_bit(&self, index: usize) {
-        if index < self.pages {
-            self.words[index / WORD_BITS].fetch_or(1 << (index % WORD_BITS), Ordering::Release);
-        }
+        words::update_bit(&self.words, self.pages, index, true);
     }
 
     /// Cleans page `index` (ignored past the end).
@@ -117,65 +125,10 @@ impl AtomicBitmap {
     /// Returns the dirty bits as 64-bit words (bit `i % 64` of word `i / 64` is page `i`) and
     /// cleans them, one atomic swap per storage word.
     pub fn get_and_reset(&self) -> Vec<u64> {
-        let harvested = self.words.iter().map(|w| w.swap(0, Ordering::AcqRel));
-        pack_u64(harvested, self.pages.div_ceil(64))
-    }
-
-    /// Cleans every page.
-    pub fn reset(&self) {
-        for word in &self.words {
-            word.store(0, Ordering::Release);
-        }
-    }
-
-    /// Sets or clears the bits of the pages touched by `start..start + len`, one atomic
-    /// operation per word.
-    fn update_range(&self, start: usize, len: usize, set: bool) {
-        if len == 0 {
-            return;
-        }
-        let first = start / self.page_size;
-        let last = start.saturating_add(len - 1) / self.page_size;
-        if first >= self.pages {
-            return;
-        }
-        let last = last.min(self.pages - 1);
-        let mut page = first;
-        while page <= last {
-            let word = page / WORD_BITS;
-            let low = page % WORD_BITS;
-            let high = (last - word * WORD_BITS).min(WORD_BITS - 1);
-            let mask = bit_range(low, high);
-            if set {
-                self.words[word].fetch_or(mask, Ordering::Release);
-            } else {
-                self.words[word].fetch_and(!mask, Ordering::Release);
-            }
-            page = (word + 1) * WORD_BITS;
-        }
-    }
-}
-
-/// A word with bits `low..=high` set.
-#[inline]
-fn bit_range(low: usize, high: usize) -> usize {
-    let upto_high = if high + 1 == WORD_BITS {
-        usize::MAX
-    } else {
-        (1usize << (high + 1)) - 1
-    };
-    upto_high & !((1usize << low) - 1)
-}
-
-/// Packs storage words (of `usize::BITS`) into `count` 64-bit words.
-fn pack_u64(words: impl Iterator<Item = usize>, count: usize) -> Vec<u64> {
-    if WORD_BITS == 64 {
-        words.map(|w| w as u64).collect()
-    } else {
-        let mut out = Vec::with_capacity(count);
+        let mut out = Vec::with_capacity(self.pages.div_ceil(64));
         let mut acc = 0u64;
         let mut shift = 0;
-        for w in words {
+        words::harvest(&self.words, |w| {
             acc |= (w as u64) << shift;
             shift += WORD_BITS;
             if shift == 64 {
@@ -183,12 +136,16 @@ fn pack_u64(words: impl Iterator<Item = usize>, count: usize) -> Vec<u64> {
                 acc = 0;
                 shift = 0;
             }
-        }
+        });
         if shift != 0 {
             out.push(acc);
         }
-        out.truncate(count);
         out
+    }
+
+    /// Cleans every page.
+    pub fn reset(&self) {
+        words::clear(&self.words);
     }
 }
 

@@ -1,8 +1,8 @@
 //! Dirty-page tracking.
 //!
 //! Memory types are generic over a [`Bitmap`] that records which parts of guest memory were
-//! written through this crate. `()` records nothing and costs nothing; [`AtomicBitmap`] (with
-//! `alloc`) keeps one bit per page. Offsets given to a bitmap are relative to the object that
+//! written through this crate. `()` records nothing and costs nothing; [`FixedBitmap`] (inline
+//! storage, no allocator) and `AtomicBitmap` (with `alloc`) keep one bit per page. Offsets given to a bitmap are relative to the object that
 //! owns it: a region's bitmap starts at the region's first byte, and the bitmap of a
 //! [`VolatileSlice`](crate::VolatileSlice) (a [`BitmapSlice`]) starts at the slice's first byte.
 //!
@@ -12,13 +12,16 @@
 
 #[cfg(feature = "alloc")]
 mod atomic_bitmap;
-#[cfg(feature = "alloc")]
+mod fixed;
 mod slice;
+mod words;
 
 #[cfg(feature = "alloc")]
-pub use atomic_bitmap::AtomicBitmap;
+pub use atomic_bitmap::{AtomicBitmap, DEFAULT_PAGE_SIZE};
+pub use fixed::FixedBitmap;
 #[cfg(feature = "alloc")]
-pub use slice::{ArcSlice, BaseSlice, RefSlice};
+pub use slice::ArcSlice;
+pub use slice::{BaseSlice, RefSlice};
 
 use core::fmt::Debug;
 

@@ -83,4 +83,5 @@ impl<B: Default> Default for BaseSlice<B> {
 pub type RefSlice<'a, B> = BaseSlice<&'a B>;
 
 /// A bitmap view over a shared bitmap.
+#[cfg(feature = "alloc")]
 pub type ArcSlice<B> = BaseSlice<alloc::sync::Arc<B>>;

@@ -115,9 +115,9 @@ fn advance<'a, B: BitmapSlice>(
 pub(crate) fn retry_interrupted<T>(
     mut op: impl FnMut() -> Result<T, VolatileMemoryError>,
 ) -> Result<T, VolatileMemoryError> {
+    #[cfg(feature = "std")]
     loop {
         let result = op();
-        #[cfg(feature = "std")]
         if let Err(VolatileMemoryError::IOError(e)) = &result
             && e.kind() == std::io::ErrorKind::Interrupted
         {
@@ -125,6 +125,9 @@ pub(crate) fn retry_interrupted<T>(
         }
         return result;
     }
+    // Without `std` there is no `EINTR` to see.
+    #[cfg(not(feature = "std"))]
+    op()
 }
 
 #[cfg(test)]

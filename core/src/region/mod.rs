@@ -14,6 +14,8 @@
 #[cfg(feature = "alloc")]
 mod collection;
 mod error;
+#[cfg(feature = "alloc")]
+mod from_ranges;
 mod index;
 mod raw;
 mod region_bytes;
@@ -22,6 +24,8 @@ mod table;
 #[cfg(feature = "alloc")]
 pub use collection::GuestRegionCollection;
 pub use error::GuestRegionCollectionError;
+#[cfg(feature = "alloc")]
+pub use from_ranges::{FromRangesError, RegionFromRange};
 pub use raw::RawRegion;
 pub use region_bytes::GuestMemoryRegionBytes;
 pub use table::RegionTable;
