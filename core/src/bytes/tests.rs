@@ -4,7 +4,9 @@ use core::mem::{align_of, size_of};
 
 use super::*;
 
-fn check_from_slice_rejects_wrong_length_and_every_misalignment<T: ByteValued + PartialEq + core::fmt::Debug>() {
+fn check_from_slice_rejects_wrong_length_and_every_misalignment<
+    T: ByteValued + PartialEq + core::fmt::Debug,
+>() {
     let mut buf = [0u64; 8];
     // SAFETY: viewing an initialised `[u64; 8]` as 64 bytes.
     let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 64) };
@@ -14,7 +16,11 @@ fn check_from_slice_rejects_wrong_length_and_every_misalignment<T: ByteValued + 
         let aligned = offset % align_of::<T>() == 0;
         assert_eq!(T::from_slice(window).is_some(), aligned, "offset {offset}");
         let window = &mut bytes[offset..offset + size];
-        assert_eq!(T::from_mut_slice(window).is_some(), aligned, "offset {offset}");
+        assert_eq!(
+            T::from_mut_slice(window).is_some(),
+            aligned,
+            "offset {offset}"
+        );
     }
     assert!(T::from_slice(&bytes[..size + 1]).is_none());
     if size > 0 {
@@ -93,7 +99,12 @@ unsafe impl ByteValued for Descriptor {}
 
 #[test]
 fn user_structs_round_trip_through_bytes() {
-    let d = Descriptor { addr: 0x1000, len: 8, flags: 1, next: 3 };
+    let d = Descriptor {
+        addr: 0x1000,
+        len: 8,
+        flags: 1,
+        next: 3,
+    };
     let copy = Descriptor::from_slice(d.as_slice()).copied();
     // `as_slice` of a 16-byte struct on the stack may be unaligned for `from_slice` only if
     // the struct is; repr(C) with a u64 field is 8-aligned.
@@ -139,13 +150,49 @@ macro_rules! endian_round_trip {
 }
 
 endian_round_trip!(le16_stores_little_endian, Le16, u16, 0x0102u16, [2u8, 1]);
-endian_round_trip!(le32_stores_little_endian, Le32, u32, 0x0102_0304u32, [4u8, 3, 2, 1]);
-endian_round_trip!(le64_stores_little_endian, Le64, u64, 0x0102_0304_0506_0708u64, [8u8, 7, 6, 5, 4, 3, 2, 1]);
+endian_round_trip!(
+    le32_stores_little_endian,
+    Le32,
+    u32,
+    0x0102_0304u32,
+    [4u8, 3, 2, 1]
+);
+endian_round_trip!(
+    le64_stores_little_endian,
+    Le64,
+    u64,
+    0x0102_0304_0506_0708u64,
+    [8u8, 7, 6, 5, 4, 3, 2, 1]
+);
 endian_round_trip!(be16_stores_big_endian, Be16, u16, 0x0102u16, [1u8, 2]);
-endian_round_trip!(be32_stores_big_endian, Be32, u32, 0x0102_0304u32, [1u8, 2, 3, 4]);
-endian_round_trip!(be64_stores_big_endian, Be64, u64, 0x0102_0304_0506_0708u64, [1u8, 2, 3, 4, 5, 6, 7, 8]);
-endian_round_trip!(lesize_stores_little_endian, LeSize, usize, 0x0102usize, 0x0102usize.to_le_bytes());
-endian_round_trip!(besize_stores_big_endian, BeSize, usize, 0x0102usize, 0x0102usize.to_be_bytes());
+endian_round_trip!(
+    be32_stores_big_endian,
+    Be32,
+    u32,
+    0x0102_0304u32,
+    [1u8, 2, 3, 4]
+);
+endian_round_trip!(
+    be64_stores_big_endian,
+    Be64,
+    u64,
+    0x0102_0304_0506_0708u64,
+    [1u8, 2, 3, 4, 5, 6, 7, 8]
+);
+endian_round_trip!(
+    lesize_stores_little_endian,
+    LeSize,
+    usize,
+    0x0102usize,
+    0x0102usize.to_le_bytes()
+);
+endian_round_trip!(
+    besize_stores_big_endian,
+    BeSize,
+    usize,
+    0x0102usize,
+    0x0102usize.to_be_bytes()
+);
 
 #[test]
 fn atomic_access_types_match_their_atomics() {
@@ -194,26 +241,48 @@ impl Bytes<usize> for Recorder {
     }
 
     fn write_slice(&self, buf: &[u8], addr: usize) -> Result<(), ()> {
-        (self.write(buf, addr)? == buf.len()).then_some(()).ok_or(())
+        (self.write(buf, addr)? == buf.len())
+            .then_some(())
+            .ok_or(())
     }
 
     fn read_slice(&self, buf: &mut [u8], addr: usize) -> Result<(), ()> {
         (self.read(buf, addr)? == buf.len()).then_some(()).ok_or(())
     }
 
-    fn read_volatile_from<F: ReadVolatile>(&self, _: usize, _: &mut F, _: usize) -> Result<usize, ()> {
+    fn read_volatile_from<F: ReadVolatile>(
+        &self,
+        _: usize,
+        _: &mut F,
+        _: usize,
+    ) -> Result<usize, ()> {
         Err(())
     }
 
-    fn read_exact_volatile_from<F: ReadVolatile>(&self, _: usize, _: &mut F, _: usize) -> Result<(), ()> {
+    fn read_exact_volatile_from<F: ReadVolatile>(
+        &self,
+        _: usize,
+        _: &mut F,
+        _: usize,
+    ) -> Result<(), ()> {
         Err(())
     }
 
-    fn write_volatile_to<F: WriteVolatile>(&self, _: usize, _: &mut F, _: usize) -> Result<usize, ()> {
+    fn write_volatile_to<F: WriteVolatile>(
+        &self,
+        _: usize,
+        _: &mut F,
+        _: usize,
+    ) -> Result<usize, ()> {
         Err(())
     }
 
-    fn write_all_volatile_to<F: WriteVolatile>(&self, _: usize, _: &mut F, _: usize) -> Result<(), ()> {
+    fn write_all_volatile_to<F: WriteVolatile>(
+        &self,
+        _: usize,
+        _: &mut F,
+        _: usize,
+    ) -> Result<(), ()> {
         Err(())
     }
 
@@ -228,7 +297,9 @@ impl Bytes<usize> for Recorder {
 
 #[test]
 fn provided_write_obj_and_read_obj_forward_to_the_slice_methods() {
-    let r = Recorder { data: core::cell::RefCell::new([0; 16]) };
+    let r = Recorder {
+        data: core::cell::RefCell::new([0; 16]),
+    };
     r.write_obj(0x0a0b_0c0du32, 2).unwrap();
     assert_eq!(&r.data.borrow()[2..6], &0x0a0b_0c0du32.to_ne_bytes());
     assert_eq!(r.read_obj::<u32>(2).unwrap(), 0x0a0b_0c0d);

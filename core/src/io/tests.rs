@@ -13,7 +13,10 @@ fn slice(len: usize) -> VolatileSlice<'static> {
     unsafe { VolatileSlice::new(leak_buffer(len), len) }
 }
 
-fn recorded<'a>(len: usize, bitmap: &'a RecordingBitmap) -> VolatileSlice<'a, RefSlice<'a, RecordingBitmap>> {
+fn recorded<'a>(
+    len: usize,
+    bitmap: &'a RecordingBitmap,
+) -> VolatileSlice<'a, RefSlice<'a, RecordingBitmap>> {
     // SAFETY: as in `slice`; bitmap offset 0 is the slice's first byte.
     unsafe { VolatileSlice::with_bitmap(leak_buffer(len), len, bitmap.slice_at(0), None) }
 }
@@ -33,10 +36,17 @@ fn byte_slice_source_fills_a_window_without_overrun() {
         let mut src = &data[..];
         let n = src.read_volatile(&mut window).unwrap();
         assert_eq!(n, source_len.min(4));
-        assert_eq!(src.len(), source_len - n, "the source advances past what was read");
+        assert_eq!(
+            src.len(),
+            source_len - n,
+            "the source advances past what was read"
+        );
         let got = contents(&buf);
         assert_eq!(&got[..n], &data[..n]);
-        assert!(got[n..].iter().all(|&b| b == 0), "nothing past the window: {got:?}");
+        assert!(
+            got[n..].iter().all(|&b| b == 0),
+            "nothing past the window: {got:?}"
+        );
     }
 }
 
@@ -47,7 +57,10 @@ fn byte_slice_read_exact_failure_leaves_memory_untouched() {
     let mut window = buf.subslice(0, 4).unwrap();
     assert!(matches!(
         src.read_exact_volatile(&mut window),
-        Err(VolatileMemoryError::PartialBuffer { expected: 4, completed: 0 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 4,
+            completed: 0
+        })
     ));
     assert_eq!(contents(&buf), [0; 4]);
     assert_eq!(src.len(), 3);
@@ -61,7 +74,10 @@ fn byte_slice_sink_write_all_too_short_writes_what_fits_then_fails() {
     let mut sink = &mut out[..];
     assert!(matches!(
         sink.write_all_volatile(&buf),
-        Err(VolatileMemoryError::PartialBuffer { expected: 4, completed: 3 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 4,
+            completed: 3
+        })
     ));
     assert!(sink.is_empty());
     assert_eq!(out, [1, 2, 3]);
@@ -126,7 +142,10 @@ impl ReadVolatile for Trickle<'_> {
 fn default_read_exact_loops_over_short_reads() {
     let buf = slice(7);
     let data = [1u8, 2, 3, 4, 5, 6, 7];
-    let mut src = Trickle { data: &data, chunk: 2 };
+    let mut src = Trickle {
+        data: &data,
+        chunk: 2,
+    };
     src.read_exact_volatile(&mut buf.clone()).unwrap();
     assert_eq!(contents(&buf), data);
 }
@@ -135,10 +154,16 @@ fn default_read_exact_loops_over_short_reads() {
 fn default_read_exact_reports_how_much_arrived_when_the_source_ends() {
     let buf = slice(7);
     let data = [1u8, 2, 3];
-    let mut src = Trickle { data: &data, chunk: 2 };
+    let mut src = Trickle {
+        data: &data,
+        chunk: 2,
+    };
     assert!(matches!(
         src.read_exact_volatile(&mut buf.clone()),
-        Err(VolatileMemoryError::PartialBuffer { expected: 7, completed: 3 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 7,
+            completed: 3
+        })
     ));
     assert_eq!(&contents(&buf)[..3], &data);
 }
@@ -167,13 +192,24 @@ impl WriteVolatile for Narrow {
 fn default_write_all_loops_and_reports_a_stalled_sink() {
     let buf = slice(5);
     buf.copy_from(&[1u8, 2, 3, 4, 5]);
-    let mut sink = Narrow { got: Vec::new(), chunk: 2, limit: 100 };
+    let mut sink = Narrow {
+        got: Vec::new(),
+        chunk: 2,
+        limit: 100,
+    };
     sink.write_all_volatile(&buf).unwrap();
     assert_eq!(sink.got, [1, 2, 3, 4, 5]);
-    let mut stalled = Narrow { got: Vec::new(), chunk: 2, limit: 3 };
+    let mut stalled = Narrow {
+        got: Vec::new(),
+        chunk: 2,
+        limit: 3,
+    };
     assert!(matches!(
         stalled.write_all_volatile(&buf),
-        Err(VolatileMemoryError::PartialBuffer { expected: 5, completed: 3 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 5,
+            completed: 3
+        })
     ));
 }
 
@@ -226,11 +262,20 @@ mod with_std {
     #[test]
     fn interrupted_reads_are_retried() {
         let buf = slice(4);
-        let mut src = Interrupted { interruptions: 3, data: vec![1, 2, 3, 4] };
+        let mut src = Interrupted {
+            interruptions: 3,
+            data: vec![1, 2, 3, 4],
+        };
         src.read_exact_volatile(&mut buf.clone()).unwrap();
         assert_eq!(contents(&buf), [1, 2, 3, 4]);
-        let mut src = Interrupted { interruptions: 2, data: vec![5, 6] };
-        assert_eq!(crate::Bytes::read_volatile_from(&buf, 0, &mut src, 4).unwrap(), 2);
+        let mut src = Interrupted {
+            interruptions: 2,
+            data: vec![5, 6],
+        };
+        assert_eq!(
+            crate::Bytes::read_volatile_from(&buf, 0, &mut src, 4).unwrap(),
+            2
+        );
     }
 
     #[test]
@@ -264,7 +309,9 @@ mod with_std {
         let mut cursor = Cursor::new(&[9u8, 8][..]);
         assert!(cursor.read_exact_volatile(&mut buf.clone()).is_err());
         assert_eq!(cursor.position(), 0);
-        cursor.read_exact_volatile(&mut buf.subslice(0, 2).unwrap()).unwrap();
+        cursor
+            .read_exact_volatile(&mut buf.subslice(0, 2).unwrap())
+            .unwrap();
         assert_eq!(cursor.position(), 2);
     }
 
@@ -310,10 +357,7 @@ mod with_fds {
     use super::*;
 
     fn temp_path(name: &str) -> PathBuf {
-        std::env::temp_dir().join(std::format!(
-            "vm-memory-core-{}-{name}",
-            std::process::id()
-        ))
+        std::env::temp_dir().join(std::format!("vm-memory-core-{}-{name}", std::process::id()))
     }
 
     #[cfg_attr(miri, ignore = "Miri isolates the file system")]
@@ -325,7 +369,9 @@ mod with_fds {
             std::fs::write(&path, &data).unwrap();
             let mut file = File::open(&path).unwrap();
             let buf = slice(5);
-            let n = file.read_volatile(&mut buf.subslice(0, 4).unwrap()).unwrap();
+            let n = file
+                .read_volatile(&mut buf.subslice(0, 4).unwrap())
+                .unwrap();
             assert_eq!(n, source_len.min(4));
             let got = contents(&buf);
             assert_eq!(&got[..n], &data[..n]);
@@ -341,8 +387,13 @@ mod with_fds {
         let buf = slice(6);
         buf.copy_from(&[1u8, 2, 3, 4, 5, 6]);
         let mut file = File::create(&path).unwrap();
-        assert_eq!(file.write_volatile(&buf.subslice(1, 4).unwrap()).unwrap(), 4);
-        (&file).write_all_volatile(&buf.subslice(0, 1).unwrap()).unwrap();
+        assert_eq!(
+            file.write_volatile(&buf.subslice(1, 4).unwrap()).unwrap(),
+            4
+        );
+        (&file)
+            .write_all_volatile(&buf.subslice(0, 1).unwrap())
+            .unwrap();
         drop(file);
         assert_eq!(std::fs::read(&path).unwrap(), [2, 3, 4, 5, 1]);
         std::fs::remove_file(&path).unwrap();
@@ -357,7 +408,10 @@ mod with_fds {
         let buf = slice(4);
         assert!(matches!(
             file.read_exact_volatile(&mut buf.clone()),
-            Err(VolatileMemoryError::PartialBuffer { expected: 4, completed: 0 })
+            Err(VolatileMemoryError::PartialBuffer {
+                expected: 4,
+                completed: 0
+            })
         ));
         std::fs::remove_file(&path).unwrap();
     }
@@ -374,12 +428,21 @@ mod with_fds {
             .unwrap();
         let bitmap = RecordingBitmap::default();
         let buf = recorded(16, &bitmap);
-        let err = file.read_volatile(&mut buf.subslice(4, 8).unwrap()).unwrap_err();
-        assert!(matches!(&err, VolatileMemoryError::IOError(e) if e.raw_os_error() == Some(libc::EBADF)));
+        let err = file
+            .read_volatile(&mut buf.subslice(4, 8).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(&err, VolatileMemoryError::IOError(e) if e.raw_os_error() == Some(libc::EBADF))
+        );
         assert_eq!(bitmap.take(), [(4, 8)]);
         file.write_all(&[1, 2, 3]).unwrap();
         let mut file = File::open(&path).unwrap();
-        assert_eq!((&mut file).read_volatile(&mut buf.subslice(4, 8).unwrap()).unwrap(), 3);
+        assert_eq!(
+            (&mut file)
+                .read_volatile(&mut buf.subslice(4, 8).unwrap())
+                .unwrap(),
+            3
+        );
         assert_eq!(bitmap.take(), [(4, 3)]);
         std::fs::remove_file(&path).unwrap();
     }
@@ -395,7 +458,9 @@ mod with_fds {
         (&b).read_exact_volatile(&mut dst.clone()).unwrap();
         assert_eq!(contents(&dst), [1, 2, 3, 4, 5, 6, 7, 8]);
         let fd: OwnedFd = b.try_clone().unwrap().into();
-        (&mut &a).write_volatile(&buf.subslice(0, 2).unwrap()).unwrap();
+        (&mut &a)
+            .write_volatile(&buf.subslice(0, 2).unwrap())
+            .unwrap();
         let mut borrowed = fd.as_fd();
         assert_eq!(borrowed.read_volatile(&mut dst.clone()).unwrap(), 2);
         b.write_all(&[9]).unwrap();

@@ -38,8 +38,7 @@ pub(crate) fn region(start: u64, len: usize) -> RawRegion {
 /// As [`region`], with a bitmap.
 pub(crate) fn region_with<B>(start: u64, len: usize, bitmap: B) -> RawRegion<B> {
     // SAFETY: as in `region`.
-    unsafe { RawRegion::with_bitmap(leak_buffer(len), len, GuestAddress(start), bitmap) }
-        .unwrap()
+    unsafe { RawRegion::with_bitmap(leak_buffer(len), len, GuestAddress(start), bitmap) }.unwrap()
 }
 
 /// Regions for `(start, len)` pairs.

@@ -17,7 +17,10 @@ fn slice(len: usize) -> VolatileSlice<'static> {
 }
 
 /// A slice whose writes are recorded.
-fn recorded<'a>(len: usize, bitmap: &'a RecordingBitmap) -> VolatileSlice<'a, RefSlice<'a, RecordingBitmap>> {
+fn recorded<'a>(
+    len: usize,
+    bitmap: &'a RecordingBitmap,
+) -> VolatileSlice<'a, RefSlice<'a, RecordingBitmap>> {
     // SAFETY: as in `slice`; the bitmap's offset 0 is the slice's first byte.
     unsafe { VolatileSlice::with_bitmap(leak_buffer(len), len, bitmap.slice_at(0), None) }
 }
@@ -38,7 +41,10 @@ fn compute_offset_overflow_reports_base_and_offset() {
     assert_eq!(compute_offset(1, 2).unwrap(), 3);
     assert!(matches!(
         compute_offset(usize::MAX, 2),
-        Err(VolatileMemoryError::Overflow { base: usize::MAX, offset: 2 })
+        Err(VolatileMemoryError::Overflow {
+            base: usize::MAX,
+            offset: 2
+        })
     ));
 }
 
@@ -56,7 +62,10 @@ fn compute_end_offset_allows_every_pair_up_to_len_including_empty_at_end() {
     ));
     assert!(matches!(
         s.compute_end_offset(usize::MAX, 1),
-        Err(VolatileMemoryError::Overflow { base: usize::MAX, offset: 1 })
+        Err(VolatileMemoryError::Overflow {
+            base: usize::MAX,
+            offset: 1
+        })
     ));
 }
 
@@ -91,7 +100,10 @@ fn subslice_errors_carry_relative_end() {
     ));
     assert!(matches!(
         s.subslice(usize::MAX, 1),
-        Err(VolatileMemoryError::Overflow { base: usize::MAX, offset: 1 })
+        Err(VolatileMemoryError::Overflow {
+            base: usize::MAX,
+            offset: 1
+        })
     ));
 }
 
@@ -148,18 +160,27 @@ fn get_array_ref_too_big_and_out_of_bounds() {
     let s = slice(16);
     assert!(matches!(
         s.get_array_ref::<u32>(0, usize::MAX),
-        Err(VolatileMemoryError::TooBig { nelements: usize::MAX, size: 4 })
+        Err(VolatileMemoryError::TooBig {
+            nelements: usize::MAX,
+            size: 4
+        })
     ));
     assert!(matches!(
         s.get_array_ref::<u8>(0, usize::MAX),
-        Err(VolatileMemoryError::TooBig { nelements: usize::MAX, size: 1 })
+        Err(VolatileMemoryError::TooBig {
+            nelements: usize::MAX,
+            size: 1
+        })
     ));
     assert!(matches!(
         s.get_array_ref::<u32>(8, 3),
         Err(VolatileMemoryError::OutOfBounds { addr: 20 })
     ));
     let arr = s.get_array_ref::<u32>(4, 3).unwrap();
-    assert_eq!((arr.len(), arr.element_size(), arr.is_empty()), (3, 4, false));
+    assert_eq!(
+        (arr.len(), arr.element_size(), arr.is_empty()),
+        (3, 4, false)
+    );
 }
 
 #[test]
@@ -185,7 +206,9 @@ fn aligned_as_ref_and_mut_check_alignment() {
 fn get_atomic_ref_checks_bounds_then_alignment() {
     let s = slice(16);
     let base = s.ptr_guard().as_ptr().addr();
-    let a = s.get_atomic_ref::<core::sync::atomic::AtomicU32>(4).unwrap();
+    let a = s
+        .get_atomic_ref::<core::sync::atomic::AtomicU32>(4)
+        .unwrap();
     a.store(9, Ordering::SeqCst);
     assert_eq!(s.read_obj::<u32>(4).unwrap(), 9);
     assert!(matches!(
@@ -219,10 +242,22 @@ fn copy_to_u16_from_nine_byte_slice_copies_four_elements() {
     fill(&s);
     let mut out = [0u16; 8];
     assert_eq!(s.copy_to(&mut out), 4);
-    assert_eq!(out[..4], [0x0100u16.to_le(), 0x0302u16.to_le(), 0x0504u16.to_le(), 0x0706u16.to_le()].map(u16::from_le));
+    assert_eq!(
+        out[..4],
+        [
+            0x0100u16.to_le(),
+            0x0302u16.to_le(),
+            0x0504u16.to_le(),
+            0x0706u16.to_le()
+        ]
+        .map(u16::from_le)
+    );
     let t = slice(9);
     t.copy_from(&[0xffffu16; 8]);
-    assert_eq!(contents(&t), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]);
+    assert_eq!(
+        contents(&t),
+        [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]
+    );
 }
 
 #[test]
@@ -243,7 +278,10 @@ fn copy_to_volatile_slice_handles_overlap() {
     let src = s.subslice(0, 12).unwrap();
     let dst = s.subslice(4, 12).unwrap();
     src.copy_to_volatile_slice(dst);
-    assert_eq!(contents(&s), [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert_eq!(
+        contents(&s),
+        [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    );
 }
 
 #[test]
@@ -259,7 +297,10 @@ fn write_and_read_past_end_return_partial_count() {
 #[test]
 fn write_and_read_at_len_are_out_of_bounds() {
     let s = slice(8);
-    assert!(matches!(s.write(&[1], 8), Err(VolatileMemoryError::OutOfBounds { addr: 8 })));
+    assert!(matches!(
+        s.write(&[1], 8),
+        Err(VolatileMemoryError::OutOfBounds { addr: 8 })
+    ));
     assert!(matches!(
         s.read(&mut [0u8; 1], usize::MAX),
         Err(VolatileMemoryError::OutOfBounds { addr: usize::MAX })
@@ -285,12 +326,18 @@ fn write_obj_partial_reports_partial_buffer_and_writes_the_prefix() {
     let s = slice(5);
     assert!(matches!(
         s.write_obj(0xaabbu16, 4),
-        Err(VolatileMemoryError::PartialBuffer { expected: 2, completed: 1 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 2,
+            completed: 1
+        })
     ));
     assert_eq!(contents(&s)[4], 0xaabbu16.to_ne_bytes()[0]);
     assert!(matches!(
         s.read_obj::<u16>(4),
-        Err(VolatileMemoryError::PartialBuffer { expected: 2, completed: 1 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 2,
+            completed: 1
+        })
     ));
     assert!(matches!(
         s.write_obj(1u8, usize::MAX),
@@ -336,7 +383,10 @@ fn store_and_load_check_bounds_and_alignment() {
     ));
     assert!(matches!(
         s.load::<u16>(usize::MAX, Ordering::SeqCst),
-        Err(VolatileMemoryError::Overflow { base: usize::MAX, offset: 2 })
+        Err(VolatileMemoryError::Overflow {
+            base: usize::MAX,
+            offset: 2
+        })
     ));
 }
 
@@ -386,7 +436,8 @@ fn every_write_path_marks_the_right_bytes_dirty() {
     assert_eq!(bitmap.take(), [(28, 4)]);
     s.read_volatile_from(4, &mut &[1u8, 2, 3][..], 10).unwrap();
     assert_eq!(bitmap.take(), [(4, 3)]);
-    s.read_exact_volatile_from(5, &mut &[1u8, 2][..], 2).unwrap();
+    s.read_exact_volatile_from(5, &mut &[1u8, 2][..], 2)
+        .unwrap();
     assert_eq!(bitmap.take(), [(5, 2)]);
 }
 
@@ -424,7 +475,10 @@ fn read_exact_volatile_from_is_strict_up_front() {
     assert_eq!(src.len(), 4);
     assert!(matches!(
         s.read_exact_volatile_from(0, &mut &[1u8, 2][..], 4),
-        Err(VolatileMemoryError::PartialBuffer { expected: 4, completed: 0 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 4,
+            completed: 0
+        })
     ));
     assert_eq!(contents(&s), [0; 8]);
 }
@@ -439,7 +493,10 @@ fn write_volatile_to_and_write_all_volatile_to() {
     let mut out = [0u8; 3];
     assert!(matches!(
         s.write_all_volatile_to(0, &mut &mut out[..], 4),
-        Err(VolatileMemoryError::PartialBuffer { expected: 4, completed: 3 })
+        Err(VolatileMemoryError::PartialBuffer {
+            expected: 4,
+            completed: 3
+        })
     ));
     assert_eq!(out, [0, 1, 2]);
     let mut out = [0u8; 6];
@@ -495,9 +552,17 @@ fn from_mut_slice_writes_reach_the_host_buffer() {
 #[test]
 fn errors_display_their_fields() {
     use std::string::ToString;
-    let text = VolatileMemoryError::PartialBuffer { expected: 8, completed: 4 }.to_string();
+    let text = VolatileMemoryError::PartialBuffer {
+        expected: 8,
+        completed: 4,
+    }
+    .to_string();
     assert!(text.contains('8') && text.contains('4'));
-    assert!(VolatileMemoryError::OutOfBounds { addr: 0x20 }.to_string().contains("0x20"));
+    assert!(
+        VolatileMemoryError::OutOfBounds { addr: 0x20 }
+            .to_string()
+            .contains("0x20")
+    );
 }
 
 /// A `LazyMapping` over a host buffer that counts maps and unmaps and can be told to fail.
@@ -528,7 +593,12 @@ impl CountingLazy {
         // SAFETY: the pseudo pointer carries the offset; `map` checks every range against the
         // object's length.
         unsafe {
-            VolatileSlice::with_bitmap(core::ptr::without_provenance_mut(offset), len, (), Some(self))
+            VolatileSlice::with_bitmap(
+                core::ptr::without_provenance_mut(offset),
+                len,
+                (),
+                Some(self),
+            )
         }
     }
 
@@ -540,7 +610,12 @@ impl CountingLazy {
 // SAFETY: `map` hands out pointers into the leaked backing buffer, which never goes away, and
 // checks the range against the buffer's length.
 unsafe impl LazyMapping for CountingLazy {
-    fn map(&self, offset: usize, len: usize, write: bool) -> core::result::Result<MappedWindow, MapError> {
+    fn map(
+        &self,
+        offset: usize,
+        len: usize,
+        write: bool,
+    ) -> core::result::Result<MappedWindow, MapError> {
         if self.fail || offset.checked_add(len).is_none_or(|end| end > self.len) {
             return Err(MapError { errno: 14 });
         }
@@ -580,14 +655,20 @@ fn lazily_mapped_slice_maps_for_each_access_and_unmaps() {
     r.store(77);
     assert_eq!(r.load(), 77);
     let arr = s.get_array_ref::<u32>(0, 8).unwrap();
-    assert_eq!(arr.ptr_guard().len(), 32, "guard covers all bytes of the array");
+    assert_eq!(
+        arr.ptr_guard().len(),
+        32,
+        "guard covers all bytes of the array"
+    );
     arr.copy_from(&[1, 2, 3]);
     assert_eq!(arr.load(2), 3);
     let mut out = [0u8; 32];
     s.write_all_volatile_to(0, &mut &mut out[..], 32).unwrap();
     assert_eq!(out[..4], 1u32.to_ne_bytes());
     s.read_volatile_from(0, &mut &[1u8, 2][..], 2).unwrap();
-    s.subslice(0, 4).unwrap().copy_to_volatile_slice(s.subslice(4, 4).unwrap());
+    s.subslice(0, 4)
+        .unwrap()
+        .copy_to_volatile_slice(s.subslice(4, 4).unwrap());
     assert!(lazy.maps.load(Ordering::SeqCst) > 10);
     assert!(lazy.balanced());
 }
@@ -609,11 +690,19 @@ fn lazily_mapped_failures_are_errors_and_leave_nothing_mapped() {
     let s = lazy.slice(0, 16);
     assert!(matches!(
         s.write_obj(1u32, 0),
-        Err(VolatileMemoryError::MappingFailed { offset: 0, len: 4, errno: 14 })
+        Err(VolatileMemoryError::MappingFailed {
+            offset: 0,
+            len: 4,
+            errno: 14
+        })
     ));
     assert!(matches!(
         s.read(&mut [0u8; 4], 8),
-        Err(VolatileMemoryError::MappingFailed { offset: 8, len: 4, .. })
+        Err(VolatileMemoryError::MappingFailed {
+            offset: 8,
+            len: 4,
+            ..
+        })
     ));
     assert!(s.load::<u16>(0, Ordering::SeqCst).is_err());
     assert!(s.try_ptr_guard().is_err());
@@ -640,7 +729,10 @@ fn lazily_mapped_ptr_guard_panics_when_mapping_fails() {
 }
 
 /// Writers store one of two patterns with single accesses; readers must never see a mix.
-#[cfg_attr(miri, ignore = "concurrent volatile accesses are data races in Miri's model")]
+#[cfg_attr(
+    miri,
+    ignore = "concurrent volatile accesses are data races in Miri's model"
+)]
 #[test]
 fn aligned_volatile_accesses_never_tear() {
     fn check<T: ByteValued + PartialEq + core::fmt::Debug + Send + 'static>(a: T, b: T) {
