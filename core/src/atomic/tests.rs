@@ -1,1 +1,231 @@
+extern crate std;
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc as StdArc;
+use std::vec::Vec;
+
+use super::*;
+use crate::GuestMemoryBackend;
+use crate::address::GuestAddress;
+use crate::bytes::Bytes;
+use crate::region::test_regions::regions;
+use crate::region::{GuestRegionCollection, RawRegion};
+
+/// A map that records its drop in a shared per-id counter.
+#[derive(Debug)]
+struct Map {
+    id: usize,
+    drops: StdArc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counters(n: usize) -> StdArc<Vec<AtomicUsize>> {
+    StdArc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+fn dropped(drops: &[AtomicUsize], id: usize) -> usize {
+    drops[id].load(Ordering::SeqCst)
+}
+
+#[test]
+fn a_guard_taken_before_replace_keeps_the_old_map() {
+    let drops = counters(3);
+    let mem = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    let old = mem.memory();
+    mem.lock().unwrap().replace(Map {
+        id: 1,
+        drops: drops.clone(),
+    });
+    assert_eq!(old.id, 0);
+    assert_eq!(mem.memory().id, 1);
+    assert_eq!(
+        dropped(&drops, 0),
+        0,
+        "the old map lives while a guard holds it"
+    );
+    drop(old);
+    assert_eq!(dropped(&drops, 0), 1);
+    assert_eq!(dropped(&drops, 1), 0);
+}
+
+#[test]
+fn a_map_without_guards_is_dropped_at_replace() {
+    let drops = counters(3);
+    let mem = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    mem.lock().unwrap().replace(Map {
+        id: 1,
+        drops: drops.clone(),
+    });
+    assert_eq!(dropped(&drops, 0), 1);
+    mem.lock().unwrap().replace(Map {
+        id: 2,
+        drops: drops.clone(),
+    });
+    assert_eq!((dropped(&drops, 1), dropped(&drops, 2)), (1, 0));
+    drop(mem);
+    assert_eq!(dropped(&drops, 2), 1);
+}
+
+#[test]
+fn guards_clone_and_convert_into_an_arc() {
+    let drops = counters(2);
+    let mem = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    let g = mem.memory();
+    let g2 = g.clone();
+    let arc = g.into_inner();
+    mem.lock().unwrap().replace(Map {
+        id: 1,
+        drops: drops.clone(),
+    });
+    drop(g2);
+    assert_eq!(
+        dropped(&drops, 0),
+        0,
+        "the Arc from into_inner keeps the map"
+    );
+    assert_eq!(arc.id, 0);
+    drop(arc);
+    assert_eq!(dropped(&drops, 0), 1);
+}
+
+#[test]
+fn guards_outlive_every_handle() {
+    let drops = counters(1);
+    let mem = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    let clone = mem.clone();
+    let g = clone.memory();
+    drop(mem);
+    drop(clone);
+    assert_eq!(dropped(&drops, 0), 0);
+    assert_eq!(g.id, 0);
+    drop(g);
+    assert_eq!(dropped(&drops, 0), 1);
+}
+
+#[test]
+fn clones_share_the_map() {
+    let drops = counters(2);
+    let a = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    let b = a.clone();
+    b.lock().unwrap().replace(Map {
+        id: 1,
+        drops: drops.clone(),
+    });
+    assert_eq!(a.memory().id, 1);
+    let c = GuestMemoryAtomic::from(alloc::sync::Arc::new(Map {
+        id: 0,
+        drops: counters(1),
+    }));
+    assert_eq!(c.memory().id, 0);
+}
+
+#[test]
+fn every_map_is_dropped_exactly_once_with_interleaved_guards() {
+    const N: usize = 40;
+    let drops = counters(N);
+    let mem = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    let mut guards = Vec::new();
+    for id in 1..N {
+        if id % 3 != 0 {
+            guards.push(mem.memory());
+        }
+        mem.lock().unwrap().replace(Map {
+            id,
+            drops: drops.clone(),
+        });
+        if id % 5 == 0 && !guards.is_empty() {
+            guards.remove(guards.len() / 2);
+        }
+    }
+    drop(guards);
+    drop(mem);
+    for id in 0..N {
+        assert_eq!(dropped(&drops, id), 1, "map {id}");
+    }
+}
+
+#[test]
+fn memory_is_a_guest_address_space() {
+    let mem = GuestMemoryAtomic::new(
+        GuestRegionCollection::from_regions(regions(&[(0, 0x1000)])).unwrap(),
+    );
+    fn write_through<S: GuestAddressSpace>(space: &S) {
+        space.memory().write_obj(7u32, GuestAddress(0x10)).unwrap();
+    }
+    write_through(&mem);
+    assert_eq!(mem.memory().read_obj::<u32>(GuestAddress(0x10)).unwrap(), 7);
+    let grown: GuestRegionCollection<RawRegion> = mem
+        .memory()
+        .insert_region(alloc::sync::Arc::new(
+            regions(&[(0x1000, 0x1000)]).remove(0),
+        ))
+        .unwrap();
+    mem.lock().unwrap().replace(grown);
+    assert_eq!(mem.memory().num_regions(), 2);
+    assert!(std::format!("{:?}", mem).contains("GuestMemoryAtomic"));
+}
+
+#[test]
+fn handles_and_guards_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<GuestMemoryAtomic<GuestRegionCollection<RawRegion>>>();
+    check::<GuestMemoryLoadGuard<GuestRegionCollection<RawRegion>>>();
+}
+
+#[test]
+fn readers_and_a_writer_in_threads_see_whole_maps() {
+    let rounds = if cfg!(miri) { 20 } else { 2000 };
+    let drops = counters(rounds + 1);
+    let mem = GuestMemoryAtomic::new(Map {
+        id: 0,
+        drops: drops.clone(),
+    });
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let mem = mem.clone();
+            s.spawn(move || {
+                let mut last = 0;
+                for _ in 0..rounds {
+                    let g = mem.memory();
+                    assert!(g.id >= last, "maps appear in publication order");
+                    last = g.id;
+                    let held = g.clone();
+                    assert_eq!(held.id, g.id);
+                }
+            });
+        }
+        for id in 1..=rounds {
+            mem.lock().unwrap().replace(Map {
+                id,
+                drops: drops.clone(),
+            });
+        }
+    });
+    drop(mem);
+    for id in 0..=rounds {
+        assert_eq!(dropped(&drops, id), 1, "map {id}");
+    }
+}
