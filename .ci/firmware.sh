@@ -40,6 +40,14 @@ step "Rust target $target"
     rustc --version
 )
 
+step "lint (rustfmt, clippy -D warnings)"
+# The package is outside the workspace, so the workspace's fmt and clippy jobs do not see it.
+(
+    cd firmware
+    cargo fmt --check
+    cargo clippy --release --target "$target" -- -D warnings
+)
+
 step "build (release)"
 (cd firmware && cargo build --release --target "$target")
 # The same image without the checks, i.e. without any use of vm-memory-core: the size baseline.
