@@ -25,8 +25,9 @@ const XN: u64 = (1 << 53) | (1 << 54);
 const GIB: u64 = 1 << 30;
 
 /// `TCR_EL1`: `T0SZ = 32`, table walks inner/outer write-back and inner shareable, 4 KiB
-/// granule, walks through `TTBR1_EL1` disabled (`EPD1`), 32-bit physical addresses.
-const TCR: u64 = 32 | (0b01 << 8) | (0b01 << 10) | (0b11 << 12) | (1 << 23);
+/// granule, walks through `TTBR1_EL1` disabled (`EPD1`, with a valid `TG1` of 4 KiB all the
+/// same), 32-bit physical addresses.
+const TCR: u64 = 32 | (0b01 << 8) | (0b01 << 10) | (0b11 << 12) | (1 << 23) | (0b10 << 30);
 
 /// `SCTLR_EL1` bits: MMU, data cache, instruction cache.
 const SCTLR_M: u64 = 1 << 0;
