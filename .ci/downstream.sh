@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Drop-in proof for the `vm-memory` package in std-adapters/: fetches virtio-queue 0.18.0 and
+# linux-loader 0.14.0 from crates.io, points their `vm-memory` dependency at this repository
+# with `[patch.crates-io]`, checks with `cargo tree` that the patch took effect, and runs their
+# own test suites:
+#   virtio-queue  `cargo test --features test-utils`   expects 54 unit + 4 doc tests
+#   linux-loader  `cargo test` (default features)      expects 32 unit + 19 doc tests
+#
+# Everything lives under target/downstream/ and is recreated on each run (idempotent). The
+# crates come from cargo's registry cache when present, so a second run works offline.
+# Environment: DOWNSTREAM_OFFLINE=1 forces --offline.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$root/target/downstream"
+patch_path="$root/std-adapters"
+export CARGO_TARGET_DIR="$work/target"
+
+offline=()
+if [ "${DOWNSTREAM_OFFLINE:-0}" = 1 ]; then offline=(--offline); fi
+
+step() { printf '\n=== downstream: %s\n' "$*"; }
+fail() { printf '\n!!! downstream: %s\n' "$*" >&2; exit 1; }
+
+# A scratch package depending on the exact versions: `cargo metadata` tells where cargo unpacked
+# their sources, which we then copy.
+step "fetch virtio-queue 0.18.0 and linux-loader 0.14.0"
+mkdir -p "$work/fetch/src"
+cat >"$work/fetch/Cargo.toml" <<'EOF'
+[package]
+name = "downstream-fetch"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+virtio-queue = "=0.18.0"
+linux-loader = "=0.14.0"
+
+[workspace]
+EOF
+: >"$work/fetch/src/lib.rs"
+fetch_meta() {
+    (cd "$work/fetch" && cargo metadata --format-version 1 "${offline[@]}" "$@")
+}
+if ! meta="$(fetch_meta 2>"$work/fetch.log")"; then
+    echo "online fetch failed, retrying from the local cache:" >&2
+    cat "$work/fetch.log" >&2
+    meta="$(fetch_meta --offline)" || fail "cannot fetch the downstream crates"
+fi
+source_dir() {
+    printf '%s' "$meta" | python3 -c '
+import json, os, sys
+name, version = sys.argv[1], sys.argv[2]
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] == name and p["version"] == version:
+        print(os.path.dirname(p["manifest_path"]))
+        break
+else:
+    sys.exit(f"{name} {version} not in the fetched graph")
+' "$1" "$2"
+}
+
+# Copies a crate's packaged sources next to the others, makes it its own workspace (it sits
+# inside ours) and patches vm-memory to this repository.
+prepare() {
+    local name=$1 version=$2 dest="$work/$1"
+    local src
+    src="$(source_dir "$name" "$version")"
+    rm -rf "$dest"
+    cp -r "$src" "$dest"
+    chmod -R u+w "$dest"
+    cat >>"$dest/Cargo.toml" <<EOF
+
+[workspace]
+
+[patch.crates-io]
+vm-memory = { path = "$patch_path" }
+EOF
+    echo "$name $version: $src -> $dest"
+}
+
+# Fails unless every vm-memory in the crate's graph (normal and dev) is this repository's.
+check_patched() {
+    local dir=$1 tree
+    tree="$(cd "$dir" && cargo tree "${offline[@]}" -e normal,dev -i vm-memory --prefix none \
+        2>"$work/tree.err")" || fail "cargo tree failed in $dir: $(cat "$work/tree.err")"
+    echo "$tree" | head -n 1
+    if grep -q "Patch .* was not used" "$work/tree.err"; then
+        fail "the [patch.crates-io] entry was not used in $dir"
+    fi
+    if ! echo "$tree" | head -n 1 | grep -q "^vm-memory v0\.18\.[0-9]* ($patch_path)"; then
+        fail "vm-memory in $dir does not come from $patch_path"
+    fi
+    if (cd "$dir" && cargo tree "${offline[@]}" -e normal,dev --prefix none 2>/dev/null) |
+        grep "^vm-memory v" | grep -vq "($patch_path)"; then
+        fail "a crates.io vm-memory is still in the graph of $dir"
+    fi
+}
+
+# Runs `cargo test` and checks the unit and doc test counts.
+run_suite() {
+    local name=$1 want_unit=$2 want_doc=$3
+    shift 3
+    local dir="$work/$name" log="$work/$name.log"
+    step "$name: cargo test $*"
+    set +e
+    (cd "$dir" && cargo test "${offline[@]}" "$@" 2>&1) | tee "$log"
+    local status=${PIPESTATUS[0]}
+    set -e
+    [ "$status" -eq 0 ] || fail "$name: cargo test failed (exit $status)"
+    # libtest prints one "test result" line per test binary; those after "Doc-tests" are doc
+    # tests, the others unit (and integration) tests.
+    local unit doc failed
+    read -r unit doc failed < <(awk '
+        /^ *Doc-tests / { in_doc = 1 }
+        /test result:/ {
+            match($0, /[0-9]+ passed/); n = substr($0, RSTART, RLENGTH) + 0
+            match($0, /[0-9]+ failed/); f += substr($0, RSTART, RLENGTH) + 0
+            if (in_doc) d += n; else u += n
+        }
+        END { print u + 0, d + 0, f + 0 }' "$log")
+    echo "$name: $unit unit + $doc doc tests passed, $failed failed"
+    [ "$failed" -eq 0 ] || fail "$name: $failed tests failed"
+    [ "$unit" -eq "$want_unit" ] || fail "$name: expected $want_unit unit tests, ran $unit"
+    [ "$doc" -eq "$want_doc" ] || fail "$name: expected $want_doc doc tests, ran $doc"
+    summary+=("$name: $unit unit + $doc doc tests passed")
+}
+
+summary=()
+prepare virtio-queue 0.18.0
+prepare linux-loader 0.14.0
+
+step "check that the patch took effect"
+check_patched "$work/virtio-queue"
+check_patched "$work/linux-loader"
+
+run_suite virtio-queue 54 4 --features test-utils
+run_suite linux-loader 32 19
+
+step "summary"
+printf '%s\n' "${summary[@]}"
