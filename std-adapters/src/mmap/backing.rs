@@ -40,6 +40,8 @@ enum HugePages {
 /// falls back.
 ///
 /// ```
+/// # #[cfg(miri)] fn main() {} // Miri cannot call memfd_create.
+/// # #[cfg(not(miri))] fn main() {
 /// use vm_memory::mmap::{MemoryBacking, GuestMemoryMmap};
 /// use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 ///
@@ -51,6 +53,7 @@ enum HugePages {
 /// let high = mem.find_region(GuestAddress(0x100000)).unwrap();
 /// let shared = high.file_offset().unwrap(); // fd + offset to hand to another process
 /// assert_eq!(shared.start(), 0x10000);
+/// # }
 /// ```
 #[derive(Clone, Debug)]
 pub struct MemoryBacking {

@@ -65,6 +65,8 @@ pub enum MemfdError {
 /// The descriptor is close-on-exec; pass it explicitly (for example with `SCM_RIGHTS`).
 ///
 /// ```
+/// # #[cfg(miri)] fn main() {} // Miri cannot call memfd_create.
+/// # #[cfg(not(miri))] fn main() {
 /// use vm_memory::mmap::{Memfd, MmapRegion};
 /// use vm_memory::{Bytes, VolatileMemory};
 ///
@@ -74,6 +76,7 @@ pub enum MemfdError {
 /// a.as_volatile_slice().write_obj(42u32, 0).unwrap();
 /// assert_eq!(b.as_volatile_slice().read_obj::<u32>(0x1000).unwrap(), 42); // same memory
 /// assert!(memfd.file().set_len(0).is_err()); // sealed
+/// # }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Memfd {

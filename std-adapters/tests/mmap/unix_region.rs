@@ -117,6 +117,7 @@ fn builder_with_size_zero_fails_with_einval() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri only maps PROT_READ | PROT_WRITE")]
 fn builder_records_prot_and_the_hugetlbfs_label() {
     let mut region = MmapRegionBuilder::<()>::new(page_size())
         .with_mmap_prot(libc::PROT_READ)
