@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Drop-in proof for the `vm-memory` package in std-adapters/: fetches virtio-queue 0.18.0 and
-# linux-loader 0.14.0 from crates.io, points their `vm-memory` dependency at this repository
-# with `[patch.crates-io]`, checks with `cargo tree` that the patch took effect, and runs their
-# own test suites:
-#   virtio-queue  `cargo test --features test-utils`   expects 54 unit + 4 doc tests
-#   linux-loader  `cargo test` (default features)      expects 32 unit + 19 doc tests
+# Drop-in proof for the `vm-memory` package in std-adapters/: fetches virtio-queue 0.18.0,
+# linux-loader 0.14.0, vhost 0.18.0 and vhost-user-backend 0.24.0 from crates.io, points their
+# `vm-memory` dependency at this repository with `[patch.crates-io]`, checks with `cargo tree`
+# that the patch took effect, and runs their own test suites:
+#   virtio-queue        `cargo test --features test-utils`   expects 54 unit + 4 doc tests
+#   linux-loader        `cargo test` (default features)      expects 32 unit + 19 doc tests
+#   vhost               `cargo test --features vhost-user-frontend,vhost-user-backend,vhost-vdpa`
+#                                                            expects 99 unit + 0 doc tests
+#   vhost-user-backend  `cargo test` (default features)      expects 27 unit/integration tests
+# (vhost's vhost-net and vhost-vsock tests open /dev/vhost-net and /dev/vhost-vsock, which CI
+# hosts lack, so those two features stay off.)
 #
 # Everything lives under target/downstream/ and is recreated on each run (idempotent). The
 # crates come from cargo's registry cache when present, so a second run works offline.
@@ -24,7 +29,7 @@ fail() { printf '\n!!! downstream: %s\n' "$*" >&2; exit 1; }
 
 # A scratch package depending on the exact versions: `cargo metadata` tells where cargo unpacked
 # their sources, which we then copy.
-step "fetch virtio-queue 0.18.0 and linux-loader 0.14.0"
+step "fetch the downstream crates"
 mkdir -p "$work/fetch/src"
 cat >"$work/fetch/Cargo.toml" <<'EOF'
 [package]
@@ -36,6 +41,8 @@ publish = false
 [dependencies]
 virtio-queue = "=0.18.0"
 linux-loader = "=0.14.0"
+vhost = "=0.18.0"
+vhost-user-backend = "=0.24.0"
 
 [workspace]
 EOF
@@ -128,15 +135,16 @@ run_suite() {
 }
 
 summary=()
-prepare virtio-queue 0.18.0
-prepare linux-loader 0.14.0
+suites=(virtio-queue:0.18.0 linux-loader:0.14.0 vhost:0.18.0 vhost-user-backend:0.24.0)
+for suite in "${suites[@]}"; do prepare "${suite%%:*}" "${suite#*:}"; done
 
 step "check that the patch took effect"
-check_patched "$work/virtio-queue"
-check_patched "$work/linux-loader"
+for suite in "${suites[@]}"; do check_patched "$work/${suite%%:*}"; done
 
 run_suite virtio-queue 54 4 --features test-utils
 run_suite linux-loader 32 19
+run_suite vhost 99 0 --features vhost-user-frontend,vhost-user-backend,vhost-vdpa
+run_suite vhost-user-backend 27 0
 
 step "summary"
 printf '%s\n' "${summary[@]}"
