@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use vm_memory::bitmap::{AtomicBitmap, Bitmap};
 use vm_memory::{
-    Address, Bytes, GuestAddress, GuestMemoryAtomic, GuestMemoryBackend, GuestMemoryMmap,
-    GuestMemoryRegion, GuestRegionMmap,
+    Address, Bytes, GuestAddress, GuestAddressSpace, GuestMemoryAtomic, GuestMemoryBackend,
+    GuestMemoryMmap, GuestMemoryRegion, GuestRegionMmap,
 };
 
 const PAGE: usize = 0x1000;
@@ -78,13 +78,14 @@ fn hot_swap() -> Result<(), Box<dyn Error>> {
     small.write_obj(1u64, GuestAddress(0))?;
     let atomic = GuestMemoryAtomic::new(small);
 
-    let before = atomic.memory();
+    // `memory()` is the `GuestAddressSpace` method every device uses to get a snapshot.
+    let before = GuestAddressSpace::memory(&atomic);
     // Plug in a second region; the new map shares the first region (an `Arc`) with the old one.
     let hotplug = GuestRegionMmap::from_range(GuestAddress(0x10_0000), PAGE, None)?;
     let bigger = before.insert_region(Arc::new(hotplug))?;
     atomic.lock().map_err(|_| "writer lock")?.replace(bigger);
 
-    let after = atomic.memory();
+    let after = GuestAddressSpace::memory(&atomic);
     println!(
         "   reader snapshot taken before the swap: {} region(s), last address {:#x}",
         before.num_regions(),

@@ -7,7 +7,8 @@ use std::thread;
 
 use vm_memory::bitmap::{AtomicBitmap, Bitmap};
 use vm_memory::{
-    Bytes, GuestAddress, GuestMemoryAtomic, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion,
+    Bytes, GuestAddress, GuestAddressSpace, GuestMemoryAtomic, GuestMemoryBackend, GuestMemoryMmap,
+    GuestMemoryRegion,
 };
 
 const PAGE: usize = 0x1000;
@@ -82,7 +83,7 @@ fn readers_keep_working_while_the_map_is_swapped() {
             thread::spawn(move || {
                 let mut seen = 0usize;
                 while !done.load(Ordering::Acquire) {
-                    let mem = atomic.memory();
+                    let mem = GuestAddressSpace::memory(&atomic);
                     // Region 0 is in every map and holds the newest generation written so far,
                     // which the writer stores before publishing: it is never behind the map.
                     let generation: u64 = mem.load(GuestAddress(0), Ordering::Acquire).unwrap();
@@ -96,7 +97,7 @@ fn readers_keep_working_while_the_map_is_swapped() {
 
     let swaps = if cfg!(miri) { 3 } else { 50 };
     for generation in 1..=swaps {
-        let current = atomic.memory();
+        let current = GuestAddressSpace::memory(&atomic);
         let base = GuestAddress(0x10_0000 * generation);
         let region = vm_memory::GuestRegionMmap::from_range(base, PAGE, None).unwrap();
         let next = current.insert_region(Arc::new(region)).unwrap();
@@ -109,9 +110,16 @@ fn readers_keep_working_while_the_map_is_swapped() {
     for reader in readers {
         assert!(reader.join().unwrap() <= swaps as usize + 1);
     }
-    assert_eq!(atomic.memory().num_regions(), swaps as usize + 1);
     assert_eq!(
-        atomic.memory().iter().last().unwrap().start_addr(),
+        GuestAddressSpace::memory(&atomic).num_regions(),
+        swaps as usize + 1
+    );
+    assert_eq!(
+        GuestAddressSpace::memory(&atomic)
+            .iter()
+            .last()
+            .unwrap()
+            .start_addr(),
         GuestAddress(0x10_0000 * swaps)
     );
 }
