@@ -61,29 +61,25 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
         complete(buf.len(), self.read(buf, addr)?)
     }
 
-    #[inline]
+    #[inline(always)]
     fn write_obj<O: ByteValued>(&self, val: O, addr: GuestAddress) -> Result<()> {
         if size_of::<O>() == 0 {
             return Ok(());
         }
         match self.single_slice(addr, size_of::<O>(), Permissions::Write) {
             Some(slice) => Ok(slice.write_obj_in_bounds(val)?),
-            None => self.write_slice(val.as_slice(), addr),
+            None => slow::write_obj(self, val, addr),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_obj<O: ByteValued>(&self, addr: GuestAddress) -> Result<O> {
         if size_of::<O>() == 0 {
             return Ok(O::zeroed());
         }
         match self.single_slice(addr, size_of::<O>(), Permissions::Read) {
             Some(slice) => Ok(slice.read_obj_in_bounds()?),
-            None => {
-                let mut value = O::zeroed();
-                self.read_slice(value.as_mut_slice(), addr)?;
-                Ok(value)
-            }
+            None => slow::read_obj(self, addr),
         }
     }
 
@@ -140,25 +136,76 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
     }
 
     /// Fails with `InvalidBackendAddress` if the object straddles two regions or is misaligned.
-    #[inline]
+    #[inline(always)]
     fn store<O: AtomicAccess>(&self, val: O, addr: GuestAddress, order: Ordering) -> Result<()> {
-        if let Some(slice) = self.single_slice(addr, size_of::<O>(), Permissions::Write) {
-            return Ok(slice.store_in_bounds(val, order)?);
+        match self.single_slice(addr, size_of::<O>(), Permissions::Write) {
+            Some(slice) => Ok(slice.store_in_bounds(val, order)?),
+            None => slow::store(self, val, addr, order),
         }
-        let first = self
+    }
+
+    /// Fails with `InvalidBackendAddress` if the object straddles two regions or is misaligned.
+    #[inline(always)]
+    fn load<O: AtomicAccess>(&self, addr: GuestAddress, order: Ordering) -> Result<O> {
+        match self.single_slice(addr, size_of::<O>(), Permissions::Read) {
+            Some(slice) => Ok(slice.load_in_bounds(order)?),
+            None => slow::load(self, addr, order),
+        }
+    }
+}
+
+/// The general paths of the object and atomic accesses, kept out of line so that the fast paths
+/// stay small enough to inline.
+mod slow {
+    use super::*;
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn write_obj<T: GuestMemory + ?Sized, O: ByteValued>(
+        mem: &T,
+        val: O,
+        addr: GuestAddress,
+    ) -> Result<()> {
+        mem.write_slice(val.as_slice(), addr)
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn read_obj<T: GuestMemory + ?Sized, O: ByteValued>(
+        mem: &T,
+        addr: GuestAddress,
+    ) -> Result<O> {
+        let mut value = O::zeroed();
+        mem.read_slice(value.as_mut_slice(), addr)?;
+        Ok(value)
+    }
+
+    /// vm-memory 0.18's semantics: only the first piece is used, so an object that straddles
+    /// two regions (or runs into a hole) is too short for the access (`InvalidBackendAddress`).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn store<T: GuestMemory + ?Sized, O: AtomicAccess>(
+        mem: &T,
+        val: O,
+        addr: GuestAddress,
+        order: Ordering,
+    ) -> Result<()> {
+        let first = mem
             .get_slices(addr, size_of::<O>(), Permissions::Write)?
             .next()
             .ok_or(GuestMemoryError::InvalidGuestAddress(addr))??;
         Ok(Bytes::store(&first, val, 0, order)?)
     }
 
-    /// Fails with `InvalidBackendAddress` if the object straddles two regions or is misaligned.
-    #[inline]
-    fn load<O: AtomicAccess>(&self, addr: GuestAddress, order: Ordering) -> Result<O> {
-        if let Some(slice) = self.single_slice(addr, size_of::<O>(), Permissions::Read) {
-            return Ok(slice.load_in_bounds(order)?);
-        }
-        let first = self
+    /// As [`store`].
+    #[cold]
+    #[inline(never)]
+    pub(super) fn load<T: GuestMemory + ?Sized, O: AtomicAccess>(
+        mem: &T,
+        addr: GuestAddress,
+        order: Ordering,
+    ) -> Result<O> {
+        let first = mem
             .get_slices(addr, size_of::<O>(), Permissions::Read)?
             .next()
             .ok_or(GuestMemoryError::InvalidGuestAddress(addr))??;

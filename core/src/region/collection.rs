@@ -162,7 +162,7 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
             self.regions
                 .len()
                 .checked_sub(1)
-                .map_or(0, |i| self.index.last(i)),
+                .map_or(0, |i| self.index.bounds(i).1),
         )
     }
 
@@ -171,25 +171,26 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
         let i = self.index.find(addr)?;
         Some((
             self.regions[i].as_ref(),
-            MemoryRegionAddress(addr.0 - self.index.start(i)),
+            MemoryRegionAddress(addr.0 - self.index.bounds(i).0),
         ))
     }
 
-    #[inline]
+    #[inline(always)]
     fn single_slice(
         &self,
         addr: GuestAddress,
         count: usize,
     ) -> Option<VolatileSlice<'_, MS<'_, Self>>> {
-        let i = self.index.find(addr)?;
-        let offset = addr.0 - self.index.start(i);
-        // The object must end inside the same region.
-        if (count as u64).checked_sub(1)? > self.index.last(i) - addr.0 {
+        let (i, start, last) = self.index.find_with_bounds(addr)?;
+        // The object (`count > 0`) must end inside the same region.
+        if (count as u64).wrapping_sub(1) > last - addr.0 {
             return None;
         }
-        self.regions[i]
-            .get_slice(MemoryRegionAddress(offset), count)
-            .ok()
-            .filter(|slice| slice.len() == count)
+        let slice = self
+            .regions
+            .get(i)?
+            .get_slice(MemoryRegionAddress(addr.0 - start), count)
+            .ok()?;
+        (slice.len() == count).then_some(slice)
     }
 }

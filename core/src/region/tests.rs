@@ -314,24 +314,22 @@ mod with_alloc {
     /// Every container must find exactly the region a linear scan finds.
     fn check_lookup_matches_linear_scan(layout: &[(u64, usize)], probes: &[u64]) {
         let mem = collection(layout);
+        let table = RegionTable::<RawRegion, 64>::from_regions(regions(layout)).unwrap();
+        let index_of = |start: GuestAddress| layout.iter().position(|&(s, _)| s == start.0);
         for &addr in probes {
             let expected = layout
                 .iter()
                 .position(|&(s, l)| addr >= s && addr - s < l as u64);
-            let got = mem.find_region(GuestAddress(addr)).map(|r| {
-                layout
-                    .iter()
-                    .position(|&(s, _)| s == r.start_addr().0)
-                    .unwrap()
-            });
-            assert_eq!(got, expected, "address {addr:#x} in {layout:x?}");
-            let table = RegionTable::<RawRegion, 64>::from_regions(regions(layout)).unwrap();
-            let got = table.find_region(GuestAddress(addr)).map(|r| {
-                layout
-                    .iter()
-                    .position(|&(s, _)| s == r.start_addr().0)
-                    .unwrap()
-            });
+            let got = mem
+                .find_region(GuestAddress(addr))
+                .and_then(|r| index_of(r.start_addr()));
+            assert_eq!(
+                got, expected,
+                "collection, address {addr:#x} in {layout:x?}"
+            );
+            let got = table
+                .find_region(GuestAddress(addr))
+                .and_then(|r| index_of(r.start_addr()));
             assert_eq!(got, expected, "table, address {addr:#x}");
         }
     }
@@ -376,7 +374,8 @@ mod with_alloc {
         // Crowds dozens of regions into one bucket of the index, forcing the search fallback.
         let mut layout: Vec<(u64, usize)> = (0..40).map(|i| (i * 8, 8)).collect();
         layout.push((1 << 40, 0x1000));
-        let probes: Vec<u64> = (0..400).chain(edge_probes(&layout)).collect();
+        let step = if cfg!(miri) { 13 } else { 1 };
+        let probes: Vec<u64> = (0..400).step_by(step).chain(edge_probes(&layout)).collect();
         check_lookup_matches_linear_scan(&layout, &probes);
     }
 
