@@ -1,6 +1,6 @@
 //! `GuestMemoryAtomic`: a guest memory map that can be replaced while devices keep using it.
 //!
-//! Readers call [`GuestMemoryAtomic::memory`] and get a [`GuestMemoryLoadGuard`] that keeps
+//! Readers call [`GuestAddressSpace::memory`] (or [`GuestMemoryAtomic::current`]) and get a [`GuestMemoryLoadGuard`] that keeps
 //! the map they saw alive. A writer takes [`GuestMemoryAtomic::lock`] and publishes a new map
 //! with [`GuestMemoryExclusiveGuard::replace`]; the old map is dropped when its last guard drops.
 //!
@@ -200,7 +200,11 @@ impl<M> GuestMemoryAtomic<M> {
     }
 
     /// The current map. Never blocks: one load and one compare-and-swap in the common case.
-    pub fn memory(&self) -> GuestMemoryLoadGuard<M> {
+    ///
+    /// For guest memories, [`GuestAddressSpace::memory`] is the same call; this inherent
+    /// spelling also works for maps that are not `GuestMemory` (upstream has only the trait
+    /// method, so the inherent one has another name to keep `use GuestAddressSpace` meaningful).
+    pub fn current(&self) -> GuestMemoryLoadGuard<M> {
         loop {
             let current = self.shared.current.load(Ordering::Acquire);
             let node = NonNull::new(current).expect("the current map exists while a handle does");
@@ -315,7 +319,7 @@ impl<M: GuestMemory> GuestAddressSpace for GuestMemoryAtomic<M> {
     type T = GuestMemoryLoadGuard<M>;
 
     fn memory(&self) -> GuestMemoryLoadGuard<M> {
-        GuestMemoryAtomic::memory(self)
+        self.current()
     }
 }
 

@@ -51,15 +51,15 @@ fn readers_see_whole_maps_while_a_writer_replaces() {
     model(|| {
         let drops = counters();
         let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
-        let early = mem.memory();
+        let early = mem.current();
 
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let mem = mem.clone();
                 thread::spawn(move || {
-                    let g = mem.memory();
+                    let g = mem.current();
                     g.assert_whole();
-                    let again = mem.memory();
+                    let again = mem.current();
                     again.assert_whole();
                     assert!(again.id >= g.id, "maps appear in publication order");
                     g.id
@@ -78,7 +78,11 @@ fn readers_see_whole_maps_while_a_writer_replaces() {
             assert!(seen <= 1);
         }
         drop(early);
-        assert_eq!(drops[0].load(Ordering::SeqCst), 1, "dropped after its last guard");
+        assert_eq!(
+            drops[0].load(Ordering::SeqCst),
+            1,
+            "dropped after its last guard"
+        );
         assert_eq!(drops[1].load(Ordering::SeqCst), 0, "the current map lives");
         drop(mem);
         assert_eq!(drops[1].load(Ordering::SeqCst), 1);
@@ -93,7 +97,7 @@ fn a_reader_racing_two_replaces_never_sees_a_recycled_node_wrongly() {
         let reader = {
             let mem = mem.clone();
             thread::spawn(move || {
-                let g = mem.memory();
+                let g = mem.current();
                 g.assert_whole();
                 let copy = g.clone();
                 drop(g);
@@ -132,7 +136,7 @@ fn two_writers_are_serialised_by_the_lock() {
         for w in writers {
             w.join().unwrap();
         }
-        let last = mem.memory().id;
+        let last = mem.current().id;
         assert!(last == 1 || last == 2);
         let first = 3 - last;
         assert_eq!(drops[0].load(Ordering::SeqCst), 1);
@@ -148,7 +152,7 @@ fn the_last_guard_may_outlive_every_handle_on_another_thread() {
     model(|| {
         let drops = counters();
         let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
-        let guard = mem.memory();
+        let guard = mem.current();
         let holder = thread::spawn(move || {
             guard.assert_whole();
             drop(guard);

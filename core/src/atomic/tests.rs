@@ -39,13 +39,13 @@ fn a_guard_taken_before_replace_keeps_the_old_map() {
         id: 0,
         drops: drops.clone(),
     });
-    let old = mem.memory();
+    let old = mem.current();
     mem.lock().unwrap().replace(Map {
         id: 1,
         drops: drops.clone(),
     });
     assert_eq!(old.id, 0);
-    assert_eq!(mem.memory().id, 1);
+    assert_eq!(mem.current().id, 1);
     assert_eq!(
         dropped(&drops, 0),
         0,
@@ -84,7 +84,7 @@ fn guards_clone_and_convert_into_an_arc() {
         id: 0,
         drops: drops.clone(),
     });
-    let g = mem.memory();
+    let g = mem.current();
     let g2 = g.clone();
     let arc = g.into_inner();
     mem.lock().unwrap().replace(Map {
@@ -110,7 +110,7 @@ fn guards_outlive_every_handle() {
         drops: drops.clone(),
     });
     let clone = mem.clone();
-    let g = clone.memory();
+    let g = clone.current();
     drop(mem);
     drop(clone);
     assert_eq!(dropped(&drops, 0), 0);
@@ -131,12 +131,12 @@ fn clones_share_the_map() {
         id: 1,
         drops: drops.clone(),
     });
-    assert_eq!(a.memory().id, 1);
+    assert_eq!(a.current().id, 1);
     let c = GuestMemoryAtomic::from(alloc::sync::Arc::new(Map {
         id: 0,
         drops: counters(1),
     }));
-    assert_eq!(c.memory().id, 0);
+    assert_eq!(c.current().id, 0);
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn every_map_is_dropped_exactly_once_with_interleaved_guards() {
     let mut guards = Vec::new();
     for id in 1..N {
         if id % 3 != 0 {
-            guards.push(mem.memory());
+            guards.push(mem.current());
         }
         mem.lock().unwrap().replace(Map {
             id,
@@ -209,7 +209,7 @@ fn readers_and_a_writer_in_threads_see_whole_maps() {
             s.spawn(move || {
                 let mut last = 0;
                 for _ in 0..rounds {
-                    let g = mem.memory();
+                    let g = mem.current();
                     assert!(g.id >= last, "maps appear in publication order");
                     last = g.id;
                     let held = g.clone();
