@@ -132,7 +132,7 @@ fn clones_share_the_map() {
         drops: drops.clone(),
     });
     assert_eq!(a.current().id, 1);
-    let c = GuestMemoryAtomic::from(alloc::sync::Arc::new(Map {
+    let c = GuestMemoryAtomic::from(StdArc::new(Map {
         id: 0,
         drops: counters(1),
     }));
@@ -179,9 +179,7 @@ fn memory_is_a_guest_address_space() {
     assert_eq!(mem.memory().read_obj::<u32>(GuestAddress(0x10)).unwrap(), 7);
     let grown: GuestRegionCollection<RawRegion> = mem
         .memory()
-        .insert_region(alloc::sync::Arc::new(
-            regions(&[(0x1000, 0x1000)]).remove(0),
-        ))
+        .insert_region(StdArc::new(regions(&[(0x1000, 0x1000)]).remove(0)))
         .unwrap();
     mem.lock().unwrap().replace(grown);
     assert_eq!(mem.memory().num_regions(), 2);

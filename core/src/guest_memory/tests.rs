@@ -501,11 +501,7 @@ impl GuestMemoryRegion for LyingRegion {
 
     fn bitmap(&self) {}
 
-    fn get_slice(
-        &self,
-        offset: MemoryRegionAddress,
-        count: usize,
-    ) -> Result<crate::VolatileSlice<'_>> {
+    fn get_slice(&self, offset: MemoryRegionAddress, count: usize) -> Result<VolatileSlice<'_>> {
         self.0.get_slice(offset, count + 1)
     }
 }

@@ -340,7 +340,7 @@ mod with_std {
     #[test]
     fn stdout_accepts_writes() {
         let buf = slice(1);
-        buf.copy_from(&[b'\n']);
+        buf.copy_from(b"\n");
         assert_eq!(std::io::stdout().write_volatile(&buf).unwrap(), 1);
         assert_eq!((&std::io::stdout()).write_volatile(&buf).unwrap(), 1);
     }
@@ -437,10 +437,11 @@ mod with_fds {
         assert_eq!(bitmap.take(), [(4, 8)]);
         file.write_all(&[1, 2, 3]).unwrap();
         let mut file = File::open(&path).unwrap();
+        // Through the `&mut File` impl.
+        let mut by_ref = &mut file;
+        let mut window = buf.subslice(4, 8).unwrap();
         assert_eq!(
-            (&mut file)
-                .read_volatile(&mut buf.subslice(4, 8).unwrap())
-                .unwrap(),
+            <&mut File as ReadVolatile>::read_volatile(&mut by_ref, &mut window).unwrap(),
             3
         );
         assert_eq!(bitmap.take(), [(4, 3)]);
