@@ -12,7 +12,8 @@
 //! - regions and guest memory: [`GuestMemoryRegion`], [`RawRegion`], the allocation-free
 //!   [`RegionTable`], [`GuestRegionCollection`] (`alloc`), [`GuestMemoryBackend`] and the
 //!   permission-aware [`GuestMemory`] with `Bytes<GuestAddress>` across regions;
-//! - hot swap: [`atomic::GuestMemoryAtomic`] (`alloc`) with a lock-free read side.
+//! - hot swap: [`atomic::GuestMemoryAtomic`] (`alloc`) with a lock-free read side;
+//! - I/O virtual addresses: [`iommu`] (`alloc`), guest memory seen through an IOMMU.
 //!
 //! The API follows rust-vmm's `vm-memory` 0.18; the std crate `vm-memory` re-exports it under
 //! upstream's paths and adds mmap-backed regions.
@@ -62,6 +63,8 @@ pub mod bitmap;
 pub mod bytes;
 pub mod guest_memory;
 pub mod io;
+#[cfg(feature = "alloc")]
+pub mod iommu;
 pub mod region;
 mod sync;
 pub mod volatile;
@@ -81,6 +84,8 @@ pub use guest_memory::{
     GuestMemoryResult, GuestMemorySliceIterator, Permissions,
 };
 pub use io::{ReadVolatile, WriteVolatile};
+#[cfg(feature = "alloc")]
+pub use iommu::{Iommu, IommuMemory, Iotlb};
 #[cfg(feature = "alloc")]
 pub use region::GuestRegionCollection;
 pub use region::{

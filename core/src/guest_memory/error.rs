@@ -8,8 +8,8 @@ use crate::volatile::VolatileMemoryError;
 /// Why a guest memory access failed.
 ///
 /// Variants and conversions follow vm-memory 0.18. The enum is `#[non_exhaustive]` so that
-/// the `std`-only `IOError(std::io::Error)` variant does not change what a `match` must cover
-/// when a crate elsewhere in the build turns `std` on.
+/// the `std`-only `IOError(std::io::Error)` and the `alloc`-only `IommuError` variants do not
+/// change what a `match` must cover when a crate elsewhere in the build turns a feature on.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum GuestMemoryError {
@@ -42,6 +42,13 @@ pub enum GuestMemoryError {
         /// The backend's error number (0 when there is none).
         errno: i32,
     },
+    /// An IOMMU could not translate the I/O virtual address range (`alloc`).
+    ///
+    /// vm-memory 0.18 has this variant only with its `iommu` feature. Here it exists whenever
+    /// `alloc` is on, and because the enum is `#[non_exhaustive]`, matches outside this crate
+    /// always have a wildcard arm: turning `alloc` on cannot break them.
+    #[cfg(feature = "alloc")]
+    IommuError(crate::iommu::Error),
 }
 
 /// Result of a guest memory access.
@@ -78,6 +85,8 @@ impl fmt::Display for GuestMemoryError {
                 f,
                 "could not map {len:#x} bytes at offset {offset:#x} of guest memory (errno {errno})"
             ),
+            #[cfg(feature = "alloc")]
+            Self::IommuError(e) => write!(f, "IOMMU translation failed: {e}"),
         }
     }
 }
@@ -87,8 +96,17 @@ impl core::error::Error for GuestMemoryError {
         match self {
             #[cfg(feature = "std")]
             Self::IOError(e) => Some(e),
+            #[cfg(feature = "alloc")]
+            Self::IommuError(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<crate::iommu::Error> for GuestMemoryError {
+    fn from(e: crate::iommu::Error) -> Self {
+        Self::IommuError(e)
     }
 }
 
