@@ -42,8 +42,8 @@ const fn bank(ptr: *mut u64, base: u64) -> RawRegion<FixedBitmap<1>> {
 
 /// The board's RAM: 16 KiB at 0, a hole, 16 KiB at 0x10000. Checked at compile time.
 static RAM: RegionTable<RawRegion<FixedBitmap<1>>, 2> = RegionTable::from_raw_regions([
-    bank(&raw mut LOW_BANK as *mut u64, 0),
-    bank(&raw mut HIGH_BANK as *mut u64, 0x1_0000),
+    bank((&raw mut LOW_BANK).cast(), 0),
+    bank((&raw mut HIGH_BANK).cast(), 0x1_0000),
 ]);
 
 fn main() -> Result<(), GuestMemoryError> {

@@ -50,6 +50,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
+// Tests run on the host with std on purpose.
+#![cfg_attr(
+    test,
+    allow(clippy::std_instead_of_core, clippy::alloc_instead_of_core)
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

@@ -1,6 +1,5 @@
 extern crate std;
 
-use std::vec;
 use std::vec::Vec;
 
 use super::test_regions::{leak_buffer, region, regions};
@@ -336,7 +335,7 @@ mod with_alloc {
 
     /// Probe addresses at and around every region edge.
     fn edge_probes(layout: &[(u64, usize)]) -> Vec<u64> {
-        let mut probes = vec![0, 1, u64::MAX, u64::MAX - 1];
+        let mut probes = std::vec![0, 1, u64::MAX, u64::MAX - 1];
         for &(s, l) in layout {
             let last = s + (l as u64 - 1);
             probes.extend([
