@@ -20,7 +20,7 @@
 //! | `backend-mmap` (alias `mmap`) | the [`mmap`] module and [`GuestMemoryMmap`] |
 //! | `backend-bitmap` | [`bitmap::AtomicBitmap`], [`bitmap::RefSlice`], [`bitmap::ArcSlice`] |
 //! | `backend-atomic` | the [`atomic`] module: [`GuestMemoryAtomic`] |
-//! | `iommu` | reserved, adds nothing yet |
+//! | `iommu` | the [`iommu`] module: [`Iommu`], [`Iotlb`], [`IommuMemory`] |
 //! | `xen` | Xen mappings (through the Xen crate); implies `backend-mmap` |
 //!
 //! Every feature only adds items. Unlike vm-memory, `rawfd` is not an error on Windows (it adds
@@ -57,6 +57,17 @@ pub mod mmap;
 #[cfg(feature = "backend-atomic")]
 pub use vm_memory_core::atomic;
 pub use vm_memory_core::{address, bytes, guest_memory, io, region, volatile_memory};
+
+/// I/O virtual address translation: guest memory seen through an IOMMU.
+#[cfg(feature = "iommu")]
+pub mod iommu {
+    pub use vm_memory_core::iommu::{
+        Error, Iommu, IommuMemory, IommuMemorySliceIterator, Iotlb, IotlbEntry, IotlbFails,
+        IotlbIterator, IovaRange, MappedRange,
+    };
+}
+#[cfg(feature = "iommu")]
+pub use iommu::{Iommu, IommuMemory, Iotlb};
 
 pub use vm_memory_core::{
     Address, AddressValue, AtomicAccess, AtomicInteger, Be16, Be32, Be64, BeSize, ByteValued,
