@@ -21,7 +21,7 @@
 //! | `backend-bitmap` | [`bitmap::AtomicBitmap`], [`bitmap::RefSlice`], [`bitmap::ArcSlice`] |
 //! | `backend-atomic` | the [`atomic`] module: [`GuestMemoryAtomic`] |
 //! | `iommu` | the [`iommu`] module: [`Iommu`], [`Iotlb`], [`IommuMemory`] |
-//! | `xen` | Xen mappings (through the Xen crate); implies `backend-mmap` |
+//! | `xen` | Xen foreign and grant regions next to Unix ones (Linux, crate `vm-memory-xen`); implies `backend-mmap` |
 //!
 //! Every feature only adds items. Unlike vm-memory, `rawfd` is not an error on Windows (it adds
 //! nothing there) and the crate builds on 32-bit hosts.
@@ -83,3 +83,5 @@ pub use vm_memory_core::{GuestMemoryAtomic, GuestMemoryLoadGuard};
 
 #[cfg(all(feature = "backend-mmap", any(unix, windows)))]
 pub use mmap::{GuestMemoryMmap, GuestRegionMmap, MmapRegion};
+#[cfg(all(feature = "xen", target_os = "linux"))]
+pub use mmap::{MmapRange, MmapXenFlags};

@@ -69,6 +69,9 @@ impl<B: Bitmap> GuestRegionMmap<B> {
 impl<B: NewBitmap> GuestRegionMmap<B> {
     /// Maps `size` bytes for guest address `addr`: of `file` if given, else anonymous memory.
     ///
+    /// With the `xen` feature this goes through `MmapRange::new_unix` and
+    /// `MmapRegion::from_range`, as in vm-memory 0.18, and gives the same region as without it.
+    ///
     /// # Errors
     ///
     /// `MmapRegion(_)` if the memory cannot be mapped, `InvalidGuestRegion` if the region would
@@ -78,11 +81,21 @@ impl<B: NewBitmap> GuestRegionMmap<B> {
         size: usize,
         file: Option<FileOffset>,
     ) -> Result<Self, FromRangesError<MmapRegionError>> {
+        #[cfg(not(all(feature = "xen", target_os = "linux")))]
         let mapping = match file {
             Some(file_offset) => MmapRegion::from_file(file_offset, size),
             None => MmapRegion::new(size),
-        }
-        .map_err(FromRangesError::MmapRegion)?;
+        };
+        #[cfg(all(feature = "xen", target_os = "linux"))]
+        let mapping = {
+            let mut range = super::MmapRange::new_unix(size, file, addr);
+            if range.file_offset().is_none() {
+                // Exactly `MmapRegion::new`'s flags (they differ under Miri).
+                range.set_flags(super::unix::ANONYMOUS_FLAGS);
+            }
+            MmapRegion::from_range(range)
+        };
+        let mapping = mapping.map_err(FromRangesError::MmapRegion)?;
         Self::new(mapping, addr).ok_or(FromRangesError::InvalidGuestRegion)
     }
 }
@@ -116,6 +129,10 @@ impl<B: Bitmap> GuestMemoryRegion for GuestRegionMmap<B> {
     }
 
     fn get_host_address(&self, addr: MemoryRegionAddress) -> GuestMemoryResult<*mut u8> {
+        if self.mapping.as_ptr().is_null() {
+            // A Xen grant region mapped per access has no lasting host address.
+            return Err(GuestMemoryError::HostAddressNotAvailable);
+        }
         let offset = self
             .check_address(addr)
             .and_then(|addr| usize::try_from(addr.raw_value()).ok())

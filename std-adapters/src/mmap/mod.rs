@@ -11,6 +11,9 @@
 //! memfd shared with other processes ([`Memfd`]), hugetlb pages of a chosen size
 //! ([`HugePageSize`]), a transparent-huge-page hint, and `PROT_NONE` guard pages around each
 //! region. Each option fails with a clear error when the host cannot provide it.
+//!
+//! With the `xen` feature (Linux), `MmapRegion::from_range` maps an `MmapRange` as ordinary
+//! memory, Xen foreign memory or Xen grants, and one [`GuestMemoryMmap`] holds all of them.
 
 #[cfg(target_os = "linux")]
 mod backing;
@@ -45,6 +48,11 @@ pub use std::io::Error as MmapRegionError;
 pub use thp::{ThpMode, thp_mode};
 #[cfg(unix)]
 pub use unix::{MmapRegion, MmapRegionBuilder, MmapRegionError};
+/// Xen mappings (feature `xen`, Linux): the range and flags of `MmapRegion::from_range`, and the
+/// device trait through which foreign and grant mappings make their system calls.
+#[cfg(all(feature = "xen", target_os = "linux"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "xen")))]
+pub use vm_memory_xen::{MmapRange, MmapXenFlags, SystemDevice, XenDevice};
 #[cfg(windows)]
 pub use windows::MmapRegion;
 

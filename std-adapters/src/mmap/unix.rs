@@ -3,6 +3,8 @@
 mod builder;
 mod error;
 mod mapping;
+#[cfg(all(feature = "xen", target_os = "linux"))]
+mod xen;
 
 pub use builder::MmapRegionBuilder;
 pub use error::MmapRegionError;
@@ -22,14 +24,20 @@ use vm_memory_core::volatile_memory::{VolatileMemory, VolatileMemoryResult, Vola
 /// only as [`VolatileSlice`]s (through [`VolatileMemory`]) and as the raw pointer
 /// [`as_ptr`](Self::as_ptr); writes through slices are recorded in the bitmap `B`.
 ///
+/// With the `xen` feature (Linux) a region can also hold a Xen foreign or grant mapping, made
+/// by `from_range` from an `MmapRange`; such regions sit next to ordinary ones in one
+/// `GuestMemoryMmap`. A grant region mapped per access (`NO_ADVANCE_MAP`) has no lasting
+/// address: [`as_ptr`](Self::as_ptr) is null and its slices map the memory for each access.
+///
 /// The memory must be readable and writable for slice access: a region created with a weaker
 /// `prot` faults (the process gets `SIGSEGV`) when a slice touches it.
 ///
 /// # Invariants
 ///
 /// 1. `addr` is valid for reads and writes of `size` bytes for as long as the region lives:
-///    either `mapping` covers `addr..addr + size`, or the creator of a non-owned region promised
-///    it (see [`build_raw`](Self::build_raw)).
+///    either `owner` covers `addr..addr + size`, or the creator of a non-owned region promised
+///    it (see [`build_raw`](Self::build_raw)). A lazily mapped Xen region is the exception:
+///    `addr` is null and the memory is reached only through the Xen mapping's hook.
 /// 2. `addr.addr() + size` does not overflow.
 ///
 /// ```
@@ -50,8 +58,23 @@ pub struct MmapRegion<B = ()> {
     prot: i32,
     flags: i32,
     hugetlbfs: Option<bool>,
-    /// The memory this region unmaps on drop (may be larger than the region: guard pages).
-    mapping: Option<Mapping>,
+    /// What this region unmaps on drop.
+    owner: Owner,
+    /// The Xen data of the `MmapRange` the region came from (0 otherwise).
+    #[cfg(all(feature = "xen", target_os = "linux"))]
+    xen_data: u32,
+}
+
+/// The memory a region unmaps on drop.
+#[derive(Debug)]
+enum Owner {
+    /// Nothing: the memory belongs to someone else (`build_raw`).
+    Borrowed,
+    /// An `mmap(2)` range (may be larger than the region: guard pages).
+    Unix(#[expect(dead_code, reason = "held for its drop, which unmaps the range")] Mapping),
+    /// A Xen foreign or grant mapping (`from_range`).
+    #[cfg(all(feature = "xen", target_os = "linux"))]
+    Xen(vm_memory_xen::XenMapping),
 }
 
 // SAFETY: the region's memory is only reached through volatile/atomic accesses and raw pointers
@@ -64,10 +87,11 @@ unsafe impl<B: Sync> Sync for MmapRegion<B> {}
 
 /// The mmap flags of [`MmapRegion::new`].
 #[cfg(not(miri))]
-const ANONYMOUS_FLAGS: i32 = libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_PRIVATE;
+pub(crate) const ANONYMOUS_FLAGS: i32 =
+    libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_PRIVATE;
 /// The mmap flags of [`MmapRegion::new`]: Miri only supports private anonymous mappings.
 #[cfg(miri)]
-const ANONYMOUS_FLAGS: i32 = libc::MAP_ANONYMOUS | libc::MAP_PRIVATE;
+pub(crate) const ANONYMOUS_FLAGS: i32 = libc::MAP_ANONYMOUS | libc::MAP_PRIVATE;
 
 /// The mmap flags of [`MmapRegion::from_file`].
 const FILE_FLAGS: i32 = libc::MAP_NORESERVE | libc::MAP_SHARED;
@@ -178,7 +202,9 @@ impl<B> MmapRegion<B> {
             prot,
             flags,
             hugetlbfs,
-            mapping,
+            owner: mapping.map_or(Owner::Borrowed, Owner::Unix),
+            #[cfg(all(feature = "xen", target_os = "linux"))]
+            xen_data: 0,
         }
     }
 }
@@ -186,6 +212,8 @@ impl<B> MmapRegion<B> {
 impl<B: Bitmap> MmapRegion<B> {
     /// The first byte of the region. Writes through it are not recorded in the bitmap; it is
     /// meant for handing the region to the kernel (for example `KVM_SET_USER_MEMORY_REGION`).
+    ///
+    /// Null for a Xen grant region mapped per access, which has no lasting address.
     pub fn as_ptr(&self) -> *mut u8 {
         self.addr
     }
@@ -213,7 +241,7 @@ impl<B: Bitmap> MmapRegion<B> {
 
     /// Whether the region unmaps its memory on drop (`false` for [`build_raw`](Self::build_raw)).
     pub fn owned(&self) -> bool {
-        self.mapping.is_some()
+        !matches!(self.owner, Owner::Borrowed)
     }
 
     /// Whether both regions map overlapping ranges of the same file descriptor.
@@ -260,6 +288,11 @@ impl<B: Bitmap> VolatileMemory for MmapRegion<B> {
         count: usize,
     ) -> VolatileMemoryResult<VolatileSlice<'_, BS<'_, B>>> {
         self.compute_end_offset(offset, count)?;
+        #[cfg(all(feature = "xen", target_os = "linux"))]
+        if let Owner::Xen(xen) = &self.owner {
+            // The Xen mapping attaches its hook when the region is mapped per access.
+            return xen.get_slice_with_bitmap(offset, count, self.bitmap.slice_at(offset));
+        }
         // SAFETY: `offset + count <= size`, so the slice lies inside the region's memory, which
         // is valid for the borrow of `self` (invariant 1) and does not wrap (invariant 2); the
         // bitmap slice starts at the slice's first byte.
