@@ -130,9 +130,9 @@ pub enum Error {
         /// Where it was stopped.
         rip: u64,
     },
-    /// The vCPU thread could not be started or panicked.
-    #[error("the vCPU thread failed: {0}")]
-    Thread(String),
+    /// The time limit on the vCPU could not be set up.
+    #[error("the vCPU watchdog failed: {0}")]
+    Watchdog(String),
     /// A value the guest produced differs from the VMM's own computation.
     #[error("the guest's {what} is {found:#x}, expected {expected:#x}")]
     WrongResult {

@@ -117,20 +117,17 @@ impl fmt::Display for Report {
             f,
             "results read back through Bytes, each equal to the VMM's computation:"
         )?;
-        for (i, r) in self.results.iter().enumerate() {
-            // The squares in one line: "0x4ff0..: 9, 65025, ...".
-            if r.what.starts_with("square of") {
-                if i == 0 {
-                    let squares: Vec<String> = self
-                        .results
-                        .iter()
-                        .filter(|r| r.what.starts_with("square of"))
-                        .map(|r| r.value.to_string())
-                        .collect();
-                    writeln!(f, "  squares at {:#x}: {}", r.addr, squares.join(", "))?;
-                }
-                continue;
-            }
+        let is_square = |r: &&Checked| r.what.starts_with("square of");
+        let squares: Vec<String> = self
+            .results
+            .iter()
+            .filter(is_square)
+            .map(|r| r.value.to_string())
+            .collect();
+        if let Some(first) = self.results.iter().find(is_square) {
+            writeln!(f, "  squares at {:#x}: {}", first.addr, squares.join(", "))?;
+        }
+        for r in self.results.iter().filter(|r| !is_square(r)) {
             writeln!(f, "  {} at {:#x}: {:#x}", r.what, r.addr, r.value)?;
         }
         writeln!(f, "stores, as each side made them:")?;

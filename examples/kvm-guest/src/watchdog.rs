@@ -34,7 +34,7 @@ fn install_handler() -> Result<(), Error> {
                 .map_err(|e| format!("cannot install the watchdog's signal handler: {e}"))
         })
         .clone()
-        .map_err(Error::Thread)
+        .map_err(Error::Watchdog)
 }
 
 /// Runs `f` on this thread; if it has not returned after `limit`, sets the flag `f` receives and
@@ -42,7 +42,7 @@ fn install_handler() -> Result<(), Error> {
 ///
 /// # Errors
 ///
-/// `Thread` if the handler cannot be installed or the helper thread cannot be started.
+/// `Watchdog` if the handler cannot be installed or the helper thread cannot be started.
 pub fn limit<T>(limit: Duration, f: impl FnOnce(&AtomicBool) -> T) -> Result<T, Error> {
     install_handler()?;
     // SAFETY: `pthread_self` has no preconditions.
@@ -63,7 +63,7 @@ pub fn limit<T>(limit: Duration, f: impl FnOnce(&AtomicBool) -> T) -> Result<T, 
                     wait = KICK_INTERVAL;
                 }
             })
-            .map_err(|e| Error::Thread(format!("cannot start the watchdog thread: {e}")))?;
+            .map_err(|e| Error::Watchdog(format!("cannot start the watchdog thread: {e}")))?;
         let out = f(expired);
         // Disconnecting wakes the watchdog, which then returns; the scope joins it.
         drop(done);
