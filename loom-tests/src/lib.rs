@@ -9,7 +9,7 @@
 //!
 //! Under `--cfg loom` the core takes its atomics, `Arc`, lock and cells from loom, so the models
 //! exercise the production code, not a copy of it. Guest memory itself (atomics over raw
-//! pointers) cannot be modelled by loom; Miri and ThreadSanitizer cover it.
+//! pointers) cannot be modelled by loom; Miri and the thread sanitizer cover it.
 
 #![cfg_attr(not(loom), allow(unused))]
 
