@@ -8,6 +8,12 @@
 #   vhost               `cargo test --features vhost-user-frontend,vhost-user-backend,vhost-vdpa`
 #                                                            expects 99 unit + 0 doc tests
 #   vhost-user-backend  `cargo test` (default features)      expects 27 unit/integration tests
+# and, with vm-memory's `xen` feature (Xen and Unix regions side by side), in copies of their own:
+#   vhost (xen)         `cargo build --all-targets` then `cargo test`, both with
+#                       `--features xen,vhost-user-frontend,vhost-user-backend`
+#                                                            expects 81 unit + 0 doc tests
+#   vhost-user-backend (xen)  `cargo test --features xen`   expects 27 unit/integration tests
+# For the xen copies `cargo tree` must also show this repository's vm-memory-xen.
 # (vhost's vhost-net and vhost-vsock tests open /dev/vhost-net and /dev/vhost-vsock, which CI
 # hosts lack, so those two features stay off.)
 #
@@ -68,10 +74,11 @@ else:
 ' "$1" "$2"
 }
 
-# Copies a crate's packaged sources next to the others, makes it its own workspace (it sits
-# inside ours) and patches vm-memory to this repository.
+# Copies a crate's packaged sources next to the others (into the directory named by the third
+# argument, default the crate's name), makes it its own workspace (it sits inside ours) and
+# patches vm-memory to this repository.
 prepare() {
-    local name=$1 version=$2 dest="$work/$1"
+    local name=$1 version=$2 dest="$work/${3:-$1}"
     local src
     src="$(source_dir "$name" "$version")"
     rm -rf "$dest"
@@ -87,10 +94,12 @@ EOF
     echo "$name $version: $src -> $dest"
 }
 
-# Fails unless every vm-memory in the crate's graph (normal and dev) is this repository's.
+# Fails unless every vm-memory in the crate's graph (normal and dev) is this repository's. Extra
+# arguments (features) go to `cargo tree`.
 check_patched() {
     local dir=$1 tree
-    tree="$(cd "$dir" && cargo tree "${offline[@]}" -e normal,dev -i vm-memory --prefix none \
+    shift
+    tree="$(cd "$dir" && cargo tree "${offline[@]}" "$@" -e normal,dev -i vm-memory --prefix none \
         2>"$work/tree.err")" || fail "cargo tree failed in $dir: $(cat "$work/tree.err")"
     echo "$tree" | head -n 1
     if grep -q "Patch .* was not used" "$work/tree.err"; then
@@ -99,7 +108,7 @@ check_patched() {
     if ! echo "$tree" | head -n 1 | grep -q "^vm-memory v0\.18\.[0-9]* ($patch_path)"; then
         fail "vm-memory in $dir does not come from $patch_path"
     fi
-    if (cd "$dir" && cargo tree "${offline[@]}" -e normal,dev --prefix none 2>/dev/null) |
+    if (cd "$dir" && cargo tree "${offline[@]}" "$@" -e normal,dev --prefix none 2>/dev/null) |
         grep "^vm-memory v" | grep -vq "($patch_path)"; then
         fail "a crates.io vm-memory is still in the graph of $dir"
     fi
@@ -141,10 +150,34 @@ for suite in "${suites[@]}"; do prepare "${suite%%:*}" "${suite#*:}"; done
 step "check that the patch took effect"
 for suite in "${suites[@]}"; do check_patched "$work/${suite%%:*}"; done
 
+# Fails unless the crate's graph with these features holds this repository's vm-memory-xen.
+check_xen() {
+    local dir=$1
+    shift
+    check_patched "$dir" "$@"
+    (cd "$dir" && cargo tree "${offline[@]}" "$@" -e normal --prefix none 2>/dev/null) |
+        grep -q "^vm-memory-xen v0\.18\.[0-9]* ($root/xen)" ||
+        fail "vm-memory-xen from $root/xen is not in the graph of $dir with $*"
+    echo "$dir $*: vm-memory-xen from this repository"
+}
+
+vhost_xen=(--features xen,vhost-user-frontend,vhost-user-backend)
+prepare vhost 0.18.0 vhost-xen
+prepare vhost-user-backend 0.24.0 vhost-user-backend-xen
+check_xen "$work/vhost-xen" "${vhost_xen[@]}"
+check_xen "$work/vhost-user-backend-xen" --features xen
+
 run_suite virtio-queue 54 4 --features test-utils
 run_suite linux-loader 32 19
 run_suite vhost 99 0 --features vhost-user-frontend,vhost-user-backend,vhost-vdpa
 run_suite vhost-user-backend 27 0
+
+step "vhost-xen: cargo build --all-targets ${vhost_xen[*]}"
+(cd "$work/vhost-xen" && cargo build "${offline[@]}" --all-targets "${vhost_xen[@]}") ||
+    fail "vhost-xen: build with ${vhost_xen[*]} failed"
+summary+=("vhost-xen: builds (all targets) with ${vhost_xen[*]}")
+run_suite vhost-xen 81 0 "${vhost_xen[@]}"
+run_suite vhost-user-backend-xen 27 0 --features xen
 
 step "summary"
 printf '%s\n' "${summary[@]}"
