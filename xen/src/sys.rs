@@ -293,7 +293,6 @@ pub unsafe fn munmap(addr: NonNull<u8>, len: usize) -> io::Result<()> {
 pub unsafe fn ioctl(fd: RawFd, request: c_ulong, arg: *mut c_void) -> io::Result<c_int> {
     // The request type differs between C libraries (`c_ulong` on glibc, `c_int` on musl); the
     // numbers above fit both.
-    #[allow(clippy::useless_conversion, reason = "identity on glibc")]
     let request = request as libc::Ioctl;
     // SAFETY: caller contract: `arg` is what the request expects and stays valid for the call.
     let ret = unsafe { libc::ioctl(fd, request, arg) };

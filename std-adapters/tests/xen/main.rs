@@ -1,8 +1,9 @@
 //! Xen regions in the std face (feature `xen`, Linux): `MmapRegion::from_range`, its Xen
 //! accessors, and Unix and Xen regions in one `GuestMemoryMmap`. Foreign and grant regions are
-//! driven through `vm_memory_xen::test_utils::FakeXenDevice`.
+//! driven through `vm_memory_xen::test_utils::FakeXenDevice`. Miri supports neither memfds nor
+//! `MAP_FIXED`.
 
-#![cfg(all(feature = "xen", target_os = "linux"))]
+#![cfg(all(feature = "xen", target_os = "linux", not(miri)))]
 
 mod errors;
 mod mixed;

@@ -1,7 +1,7 @@
 //! Integration tests of `vm-memory-xen`: the production code driven through the recording fake
-//! device (`test_utils::FakeXenDevice`).
+//! device (`test_utils::FakeXenDevice`). Miri supports neither memfds nor `MAP_FIXED`.
 
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", not(miri)))]
 
 mod abi;
 mod common;
