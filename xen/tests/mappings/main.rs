@@ -5,6 +5,7 @@
 
 mod abi;
 mod common;
+mod fake;
 mod flags;
 mod foreign;
 mod grant;
