@@ -1,0 +1,14 @@
+//! The reference models.
+
+pub mod address;
+pub mod bitmap;
+pub mod error;
+pub mod iotlb;
+pub mod layout;
+pub mod memory;
+#[cfg(target_os = "linux")]
+pub mod xen;
+
+pub use bitmap::ModelBitmap;
+pub use error::{MemError, classify};
+pub use memory::{ModelMemory, ModelRegion, Piece};
