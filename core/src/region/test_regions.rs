@@ -14,15 +14,21 @@ use crate::address::GuestAddress;
 /// the whole test process (and Miri does not count them as leaks).
 static ARENA: Mutex<Vec<Leaked>> = Mutex::new(Vec::new());
 
+/// 16 bytes aligned to 16, so test buffers suit every access width on every host (`u64` is only
+/// 4-aligned on i686).
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Chunk([u8; 16]);
+
 /// A leaked buffer (raw, so that no `Box` retag can invalidate pointers handed out).
-struct Leaked(#[allow(dead_code)] *mut [u64]);
+struct Leaked(#[allow(dead_code)] *mut [Chunk]);
 
 // SAFETY: the pointer is only stored, never dereferenced through this wrapper.
 unsafe impl Send for Leaked {}
 
-/// Host memory for test regions: 8-byte aligned, zeroed, valid until the process exits.
+/// Host memory for test regions: 16-byte aligned, zeroed, valid until the process exits.
 pub(crate) fn leak_buffer(len: usize) -> *mut u8 {
-    let words: Box<[u64]> = vec![0u64; len.div_ceil(8).max(1)].into_boxed_slice();
+    let words: Box<[Chunk]> = vec![Chunk([0; 16]); len.div_ceil(16).max(1)].into_boxed_slice();
     let raw = Box::into_raw(words);
     ARENA.lock().unwrap().push(Leaked(raw));
     raw.cast()
