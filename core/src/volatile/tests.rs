@@ -245,13 +245,7 @@ fn copy_to_u16_from_nine_byte_slice_copies_four_elements() {
     assert_eq!(s.copy_to(&mut out), 4);
     assert_eq!(
         out[..4],
-        [
-            0x0100u16.to_le(),
-            0x0302u16.to_le(),
-            0x0504u16.to_le(),
-            0x0706u16.to_le()
-        ]
-        .map(u16::from_le)
+        [[0, 1], [2, 3], [4, 5], [6, 7]].map(u16::from_ne_bytes)
     );
     let t = slice(9);
     t.copy_from(&[0xffffu16; 8]);
