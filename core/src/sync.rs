@@ -4,14 +4,14 @@
 //! Guest memory itself is accessed with core atomics through raw pointers, which loom cannot
 //! model; only the crate's bookkeeping (`GuestMemoryAtomic`, `AtomicBitmap`) goes through here.
 
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use core::sync::atomic::AtomicPtr;
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::AtomicUsize;
-#[cfg(all(not(loom), feature = "alloc"))]
-pub(crate) use core::sync::atomic::{AtomicPtr, fence};
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::sync::atomic::AtomicPtr;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::AtomicUsize;
-#[cfg(all(loom, feature = "alloc"))]
-pub(crate) use loom::sync::atomic::{AtomicPtr, fence};
 
 #[cfg(all(not(loom), feature = "alloc"))]
 pub(crate) use alloc::sync::Arc;
