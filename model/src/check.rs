@@ -5,6 +5,7 @@
 pub mod address;
 pub mod atomic_bitmap;
 pub mod guest_memory;
+pub mod iommu_memory;
 pub mod iotlb;
 pub mod region_tables;
 #[cfg(target_os = "linux")]

@@ -11,4 +11,4 @@ pub mod xen;
 
 pub use bitmap::ModelBitmap;
 pub use error::{MemError, classify};
-pub use memory::{ModelMemory, ModelRegion, Piece};
+pub use memory::{ModelIommu, ModelMemory, ModelRegion, Piece};

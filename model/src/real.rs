@@ -146,6 +146,7 @@ where
                 dirty: ModelBitmap::new(r.len() as usize, r.dirty_bitmap().page_size().get()),
             })
             .collect(),
+        iommu: None,
     }
 }
 
@@ -211,3 +212,46 @@ impl GuestMemoryRegion for SpanRegion {
 }
 
 impl vm_memory_core::GuestMemoryRegionBytes for SpanRegion {}
+
+impl<M> RawBacked<M> {
+    /// The same buffers under a memory built from this one (for example an `IommuMemory` over
+    /// it).
+    pub fn map<N>(self, f: impl FnOnce(M) -> N) -> RawBacked<N> {
+        RawBacked {
+            mem: f(self.mem),
+            _buffers: self._buffers,
+        }
+    }
+}
+
+/// An IOMMU that translates with an IOTLB only (every miss is a failure).
+#[derive(Debug, Default)]
+pub struct TestIommu {
+    /// The IOTLB.
+    pub iotlb: std::sync::RwLock<vm_memory_core::Iotlb>,
+}
+
+impl vm_memory_core::Iommu for TestIommu {
+    type IotlbGuard<'a> = std::sync::RwLockReadGuard<'a, vm_memory_core::Iotlb>;
+
+    fn translate(
+        &self,
+        iova: GuestAddress,
+        length: usize,
+        access: vm_memory_core::Permissions,
+    ) -> Result<
+        vm_memory_core::iommu::IotlbIterator<Self::IotlbGuard<'_>>,
+        vm_memory_core::iommu::Error,
+    > {
+        let iotlb = self.iotlb.read().expect("not poisoned");
+        vm_memory_core::Iotlb::lookup(iotlb, iova, length, access).map_err(|fails| {
+            vm_memory_core::iommu::Error::CannotResolve {
+                iova_range: vm_memory_core::iommu::IovaRange { base: iova, length },
+                reason: format!("{fails:?}"),
+            }
+        })
+    }
+}
+
+/// Guest memory through an IOMMU, over a table of raw regions.
+pub type Iommued = vm_memory_core::IommuMemory<Table, TestIommu>;

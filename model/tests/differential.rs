@@ -46,3 +46,10 @@ proptest! {
         check::xen_flags::run(&data);
     }
 }
+
+proptest! {
+    #[test]
+    fn iommu_memory_matches_the_model(data in bytes(2048)) {
+        check::iommu_memory::run(&data);
+    }
+}

@@ -24,7 +24,7 @@ pub enum Iova {
 }
 
 impl Iova {
-    fn get(self) -> u64 {
+    pub(crate) fn get(self) -> u64 {
         match self {
             Iova::Low(v) => u64::from(v),
             Iova::High(v) => u64::MAX - u64::from(v),
@@ -43,7 +43,7 @@ pub enum Length {
 }
 
 impl Length {
-    fn get(self) -> usize {
+    pub(crate) fn get(self) -> usize {
         match self {
             Length::Short(v) => usize::from(v % 64),
             Length::Wide(w) => w.get_usize(),
@@ -65,7 +65,7 @@ pub enum Perm {
 }
 
 impl Perm {
-    fn get(self) -> Permissions {
+    pub(crate) fn get(self) -> Permissions {
         match self {
             Perm::No => Permissions::No,
             Perm::Read => Permissions::Read,

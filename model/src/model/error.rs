@@ -26,6 +26,8 @@ pub enum MemError {
     CallbackOutOfRange,
     /// The range runs past `u64::MAX`.
     GuestAddressOverflow,
+    /// An IOMMU could not translate the range (for the access).
+    IommuError,
     /// Anything else, with its description.
     Unexpected(String),
 }
@@ -45,6 +47,7 @@ pub fn classify(e: &GuestMemoryError) -> MemError {
         GuestMemoryError::HostAddressNotAvailable => MemError::HostAddressNotAvailable,
         GuestMemoryError::CallbackOutOfRange => MemError::CallbackOutOfRange,
         GuestMemoryError::GuestAddressOverflow => MemError::GuestAddressOverflow,
+        GuestMemoryError::IommuError(_) => MemError::IommuError,
         other => MemError::Unexpected(format!("{other:?}")),
     }
 }

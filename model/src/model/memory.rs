@@ -4,8 +4,11 @@
 //! cursors, so a range that reaches the top of the address space is visible as a cursor equal to
 //! 2^64 rather than as a wrap.
 
+use vm_memory_core::Permissions;
+
 use super::bitmap::ModelBitmap;
 use super::error::MemError;
+use super::iotlb::ModelIotlb;
 
 /// One past the last guest address.
 const TOP: u128 = 1 << 64;
@@ -53,6 +56,19 @@ pub struct Piece {
     pub offset: usize,
     /// Length in bytes.
     pub len: usize,
+    /// The I/O virtual address of the first byte, when an IOMMU translated the range.
+    pub iova: Option<u64>,
+}
+
+/// An IOMMU in front of the memory (`IommuMemory`).
+#[derive(Clone, Debug)]
+pub struct ModelIommu {
+    /// The IOTLB the IOMMU translates with.
+    pub iotlb: ModelIotlb,
+    /// Whether addresses are translated (else they are physical).
+    pub enabled: bool,
+    /// The dirty bitmap in IOVA space.
+    pub dirty: ModelBitmap,
 }
 
 /// What a `try_access` callback was given: `(done, len, region, offset)`.
@@ -63,6 +79,8 @@ pub type AccessCall = (usize, usize, usize, u64);
 pub struct ModelMemory {
     /// The regions in address order.
     pub regions: Vec<ModelRegion>,
+    /// The IOMMU, for `IommuMemory`.
+    pub iommu: Option<ModelIommu>,
 }
 
 impl ModelMemory {
@@ -113,6 +131,7 @@ impl ModelMemory {
                 region: i,
                 offset: (cursor - region.start as u128) as usize,
                 len: len as usize,
+                iova: None,
             }));
             cursor += len;
             remaining -= len;
@@ -120,11 +139,61 @@ impl ModelMemory {
         out
     }
 
-    /// The pieces up to the first error; an error on the first piece is the result
-    /// (`stop_on_error`).
-    fn pieces_until_error(&self, addr: u64, count: usize) -> Result<Vec<Piece>, MemError> {
+    /// The pieces of `GuestMemory::get_slices(addr, count, access)`: the outer error is an
+    /// up-front failure. Without an enabled IOMMU, [`pieces`](Self::pieces). With one (vm-memory
+    /// 0.18 §1.12 and our `iommu` module docs): `count == 0` has no pieces; a range past
+    /// `u64::MAX` is `GuestAddressOverflow`; the whole range is translated first (any part
+    /// unmapped or without `access` fails it as `IommuError`); then each translated piece is
+    /// split at physical region boundaries, each piece carrying its IOVA.
+    pub fn items(
+        &self,
+        addr: u64,
+        count: usize,
+        access: Permissions,
+    ) -> Result<Vec<Result<Piece, MemError>>, MemError> {
+        let Some(iommu) = self.iommu.as_ref().filter(|i| i.enabled) else {
+            return Ok(self.pieces(addr, count));
+        };
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        if addr as u128 + count as u128 > TOP {
+            return Err(MemError::GuestAddressOverflow);
+        }
+        let translated = iommu
+            .iotlb
+            .lookup(addr, count, access)
+            .map_err(|_| MemError::IommuError)?;
+        let mut out = Vec::new();
+        let mut iova = addr;
+        for (target, len) in translated {
+            for item in self.pieces(target, len) {
+                match item {
+                    Ok(mut piece) => {
+                        piece.iova = Some(iova);
+                        iova = iova.wrapping_add(piece.len as u64);
+                        out.push(Ok(piece));
+                    }
+                    Err(e) => {
+                        out.push(Err(e));
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The pieces up to the first error; an error on the first piece (or up front) is the
+    /// result (`stop_on_error`).
+    fn pieces_until_error(
+        &self,
+        addr: u64,
+        count: usize,
+        access: Permissions,
+    ) -> Result<Vec<Piece>, MemError> {
         let mut pieces = Vec::new();
-        for item in self.pieces(addr, count) {
+        for item in self.items(addr, count, access)? {
             match item {
                 Ok(piece) => pieces.push(piece),
                 Err(e) if pieces.is_empty() => return Err(e),
@@ -132,6 +201,12 @@ impl ModelMemory {
             }
         }
         Ok(pieces)
+    }
+
+    /// `GuestMemory::check_range`: the translation succeeds and every piece is valid.
+    pub fn check_range_for(&self, addr: u64, count: usize, access: Permissions) -> bool {
+        self.items(addr, count, access)
+            .is_ok_and(|items| items.iter().all(Result::is_ok))
     }
 
     /// `check_range`: every piece is valid (so `count == 0` is valid anywhere).
@@ -159,6 +234,7 @@ impl ModelMemory {
             region: i,
             offset,
             len: count,
+            iova: None,
         })
     }
 
@@ -175,10 +251,15 @@ impl ModelMemory {
         self.regions[piece.region].host + piece.offset
     }
 
+    /// Copies `bytes` into the piece and marks them dirty: in the IOVA bitmap for translated
+    /// pieces (physical bitmaps are not touched then), else in the region's bitmap.
     fn write_piece(&mut self, piece: &Piece, bytes: &[u8]) {
         let region = &mut self.regions[piece.region];
         region.data[piece.offset..piece.offset + bytes.len()].copy_from_slice(bytes);
-        region.dirty.update_range(piece.offset, bytes.len(), true);
+        match (piece.iova, self.iommu.as_mut()) {
+            (Some(iova), Some(iommu)) => iommu.dirty.update_range(iova as usize, bytes.len(), true),
+            _ => region.dirty.update_range(piece.offset, bytes.len(), true),
+        }
     }
 
     fn read_piece(&self, piece: &Piece, len: usize) -> &[u8] {
@@ -190,7 +271,7 @@ impl ModelMemory {
     /// and returns the count. Marks the written bytes dirty.
     pub fn write(&mut self, buf: &[u8], addr: u64) -> Result<usize, MemError> {
         let mut done = 0;
-        for piece in self.pieces_until_error(addr, buf.len())? {
+        for piece in self.pieces_until_error(addr, buf.len(), Permissions::Write)? {
             self.write_piece(&piece, &buf[done..done + piece.len]);
             done += piece.len;
         }
@@ -200,7 +281,7 @@ impl ModelMemory {
     /// `read`: as [`write`](Self::write), into `buf` (bytes past the count are untouched).
     pub fn read(&self, buf: &mut [u8], addr: u64) -> Result<usize, MemError> {
         let mut done = 0;
-        for piece in self.pieces_until_error(addr, buf.len())? {
+        for piece in self.pieces_until_error(addr, buf.len(), Permissions::Read)? {
             buf[done..done + piece.len].copy_from_slice(self.read_piece(&piece, piece.len));
             done += piece.len;
         }
@@ -222,9 +303,15 @@ impl ModelMemory {
     /// first piece of the range; `InvalidGuestAddress(addr)` if unmapped,
     /// `InvalidBackendAddress` if that piece is shorter than the object (it straddles regions
     /// or runs into a hole or the top) or its host address is misaligned.
-    fn atomic_piece(&self, addr: u64, size: usize, align: usize) -> Result<Piece, MemError> {
+    fn atomic_piece(
+        &self,
+        addr: u64,
+        size: usize,
+        align: usize,
+        access: Permissions,
+    ) -> Result<Piece, MemError> {
         let first = self
-            .pieces(addr, size)
+            .items(addr, size, access)?
             .into_iter()
             .next()
             .expect("atomic objects are not empty")?;
@@ -234,16 +321,19 @@ impl ModelMemory {
         Ok(first)
     }
 
-    /// `store`: see [`atomic_piece`](Self::atomic_piece); marks the object dirty.
+    /// `store`: only the first piece of the range is used; `InvalidGuestAddress(addr)` if
+    /// unmapped, `InvalidBackendAddress` if that piece is shorter than the object (it straddles
+    /// regions or runs into a hole or the top) or its host address is misaligned. Marks the
+    /// object dirty.
     pub fn store(&mut self, bytes: &[u8], align: usize, addr: u64) -> Result<(), MemError> {
-        let piece = self.atomic_piece(addr, bytes.len(), align)?;
+        let piece = self.atomic_piece(addr, bytes.len(), align, Permissions::Write)?;
         self.write_piece(&piece, bytes);
         Ok(())
     }
 
     /// `load`: the object's bytes.
     pub fn load(&self, size: usize, align: usize, addr: u64) -> Result<Vec<u8>, MemError> {
-        let piece = self.atomic_piece(addr, size, align)?;
+        let piece = self.atomic_piece(addr, size, align, Permissions::Read)?;
         Ok(self.read_piece(&piece, size).to_vec())
     }
 
@@ -257,7 +347,7 @@ impl ModelMemory {
         count: usize,
     ) -> Result<usize, MemError> {
         let mut done = 0;
-        for piece in self.pieces_until_error(addr, count)? {
+        for piece in self.pieces_until_error(addr, count, Permissions::Write)? {
             let n = piece.len.min(src.len());
             self.write_piece(&piece, &src[..n]);
             *src = &src[n..];
@@ -288,7 +378,7 @@ impl ModelMemory {
         count: usize,
     ) -> Result<usize, MemError> {
         let mut done = 0;
-        for piece in self.pieces_until_error(addr, count)? {
+        for piece in self.pieces_until_error(addr, count, Permissions::Read)? {
             let bytes = self.read_piece(&piece, piece.len);
             sink.write_all(bytes)?;
             done += piece.len;
