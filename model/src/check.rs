@@ -7,6 +7,7 @@ pub mod atomic_bitmap;
 pub mod guest_memory;
 pub mod iommu_memory;
 pub mod iotlb;
+pub mod region_bytes;
 pub mod region_tables;
 #[cfg(target_os = "linux")]
 pub mod xen_flags;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod iotlb;
 pub mod layout;
 pub mod memory;
+mod region;
 #[cfg(target_os = "linux")]
 pub mod xen;
 

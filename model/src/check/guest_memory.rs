@@ -146,6 +146,8 @@ pub enum MemOp {
     TryAccess(AddrSpec, CountSpec, Vec<u8>),
     /// `get_and_reset` of one region's bitmap.
     Harvest(u8),
+    /// `Bytes<MemoryRegionAddress>` of one region.
+    Region(u8, super::region_bytes::RegionOp),
 }
 
 /// A whole case.
@@ -411,6 +413,11 @@ where
         MemOp::TryAccess(a, count, answers) => {
             try_access(ctx, mem, model, at(a), count.get(), answers);
             false
+        }
+        MemOp::Region(i, op) => {
+            let i = usize::from(*i) % model.regions.len();
+            let region = mem.iter().nth(i).expect("region");
+            super::region_bytes::run(ctx, region, i, model, op)
         }
         MemOp::Harvest(i) => {
             let i = usize::from(*i) % model.regions.len();

@@ -457,8 +457,23 @@ pub enum Sink {
 }
 
 impl Sink {
+    /// `write_volatile` of `bytes`: what fits; returns the count.
+    pub(crate) fn write_some(&mut self, bytes: &[u8]) -> usize {
+        match self {
+            Sink::Slice { capacity, data } => {
+                let n = bytes.len().min(*capacity - data.len());
+                data.extend_from_slice(&bytes[..n]);
+                n
+            }
+            Sink::Vec(data) => {
+                data.extend_from_slice(bytes);
+                bytes.len()
+            }
+        }
+    }
+
     /// `write_all_volatile` of `bytes`.
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), MemError> {
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), MemError> {
         match self {
             Sink::Slice { capacity, data } => {
                 let n = bytes.len().min(*capacity - data.len());
