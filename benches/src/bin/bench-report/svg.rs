@@ -119,7 +119,7 @@ fn panel(out: &mut String, p: &Panel, y0: f64) -> f64 {
         );
         lx += 24.0 + 7.0 * s.len() as f64;
     }
-    let top = y0 + 36.0;
+    let top = y0 + 50.0;
     let row_h = BAR_H * p.series.len() as f64 + ROW_GAP;
     let bottom = top + row_h * p.rows.len() as f64;
     // Grid and ticks.
