@@ -16,6 +16,7 @@
 //!   difference. `fuzz/` and this crate's property tests call the same functions.
 
 pub mod check;
+pub mod endpoints;
 pub mod input;
 pub mod model;
 pub mod real;

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod bitmap;
 pub mod error;
+pub mod io;
 pub mod iotlb;
 pub mod layout;
 pub mod memory;

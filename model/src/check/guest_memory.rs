@@ -14,8 +14,10 @@ use vm_memory_core::{
 use super::Ctx;
 use arbitrary::Unstructured;
 
+use crate::endpoints::{Script, ScriptedSink, ScriptedSource, Steps};
 use crate::input::{AddrSpec, CountSpec, Data, LayoutSpec, Len, decode, many};
 use crate::model::error::classify_result;
+use crate::model::io::{ModelSink, ModelSource};
 use crate::model::memory::{AccessCall, Sink};
 use crate::model::{MemError, ModelMemory};
 use crate::real::{self, DirtyRegion};
@@ -148,6 +150,10 @@ pub enum MemOp {
     Harvest(u8),
     /// `Bytes<MemoryRegionAddress>` of one region.
     Region(u8, super::region_bytes::RegionOp),
+    /// `read_volatile_from` (`exact`: `read_exact_volatile_from`) from a scripted source.
+    ScriptedRead(AddrSpec, Data, CountSpec, Steps, bool),
+    /// `write_volatile_to` (`all`: `write_all_volatile_to`) to a scripted sink of some capacity.
+    ScriptedWrite(AddrSpec, Len, CountSpec, Steps, bool),
 }
 
 /// A whole case.
@@ -172,7 +178,12 @@ pub fn run(data: &[u8]) {
 /// Runs one case.
 pub fn run_case(case: &Case) {
     let plans = case.layout.resolve();
-    match case.backend {
+    // Miri cannot run the mmap backend (foreign `mmap` flags); it checks the raw regions.
+    let backend = match case.backend {
+        Backend::Mmap if cfg!(miri) => Backend::Table,
+        other => other,
+    };
+    match backend {
         Backend::Table => {
             let mem = real::table(&plans).expect("resolved layouts are valid");
             run_ops(case, mem.mem());
@@ -418,6 +429,75 @@ where
             let i = usize::from(*i) % model.regions.len();
             let region = mem.iter().nth(i).expect("region");
             super::region_bytes::run(ctx, region, i, model, op)
+        }
+        MemOp::ScriptedRead(a, data, count, steps, exact) => {
+            let (addr, count) = (at(a), count.get());
+            let data = data.bytes();
+            let mut real_src = ScriptedSource {
+                data: data.clone(),
+                pos: 0,
+                script: Script::new(&steps.0),
+            };
+            let mut model_src = ModelSource {
+                data,
+                pos: 0,
+                script: Script::new(&steps.0),
+            };
+            let what = ("scripted read_volatile_from", addr, count, *exact);
+            let expected = model.read_volatile_from_scripted(addr, &mut model_src, count);
+            if *exact {
+                let real = mem.read_exact_volatile_from(GuestAddress(addr), &mut real_src, count);
+                let expected = expected.and_then(|n| {
+                    if n == count {
+                        Ok(())
+                    } else {
+                        Err(MemError::PartialBuffer {
+                            expected: count,
+                            completed: n,
+                        })
+                    }
+                });
+                ctx.eq(what, classify_result(real), expected);
+            } else {
+                let real = mem.read_volatile_from(GuestAddress(addr), &mut real_src, count);
+                ctx.eq(what, classify_result(real), expected);
+            }
+            ctx.eq("source consumed", real_src.pos, model_src.pos);
+            true
+        }
+        MemOp::ScriptedWrite(a, capacity, count, steps, all) => {
+            let (addr, count, capacity) = (at(a), count.get(), capacity.get());
+            let mut real_sink = ScriptedSink {
+                data: Vec::new(),
+                capacity,
+                script: Script::new(&steps.0),
+            };
+            let mut model_sink = ModelSink {
+                data: Vec::new(),
+                capacity,
+                script: Script::new(&steps.0),
+            };
+            let what = ("scripted write_volatile_to", addr, count, *all);
+            let expected = model.write_volatile_to_scripted(addr, &mut model_sink, count);
+            if *all {
+                let real = mem.write_all_volatile_to(GuestAddress(addr), &mut real_sink, count);
+                let expected = expected.and_then(|n| {
+                    if n == count {
+                        Ok(())
+                    } else {
+                        Err(MemError::PartialBuffer {
+                            expected: count,
+                            completed: n,
+                        })
+                    }
+                });
+                ctx.eq(what, classify_result(real), expected);
+            } else {
+                let real = mem.write_volatile_to(GuestAddress(addr), &mut real_sink, count);
+                ctx.eq(what, classify_result(real), expected);
+            }
+            ctx.eq("sink contents", real_sink.data, model_sink.data);
+            false
         }
         MemOp::Harvest(i) => {
             let i = usize::from(*i) % model.regions.len();

@@ -28,6 +28,8 @@ pub enum MemError {
     GuestAddressOverflow,
     /// An IOMMU could not translate the range (for the access).
     IommuError,
+    /// An I/O endpoint failed with an error of this kind.
+    IOError(std::io::ErrorKind),
     /// Anything else, with its description.
     Unexpected(String),
 }
@@ -48,6 +50,7 @@ pub fn classify(e: &GuestMemoryError) -> MemError {
         GuestMemoryError::CallbackOutOfRange => MemError::CallbackOutOfRange,
         GuestMemoryError::GuestAddressOverflow => MemError::GuestAddressOverflow,
         GuestMemoryError::IommuError(_) => MemError::IommuError,
+        GuestMemoryError::IOError(e) => MemError::IOError(e.kind()),
         other => MemError::Unexpected(format!("{other:?}")),
     }
 }

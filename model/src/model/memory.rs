@@ -186,6 +186,25 @@ impl ModelMemory {
 
     /// The pieces up to the first error; an error on the first piece (or up front) is the
     /// result (`stop_on_error`).
+    pub(crate) fn pieces_until_error_for(
+        &self,
+        addr: u64,
+        count: usize,
+        access: Permissions,
+    ) -> Result<Vec<Piece>, MemError> {
+        self.pieces_until_error(addr, count, access)
+    }
+
+    /// Writes `bytes` at the start of `piece` (and marks them dirty).
+    pub(crate) fn write_piece_prefix(&mut self, piece: &Piece, bytes: &[u8]) {
+        self.write_piece(piece, bytes);
+    }
+
+    /// The bytes of `piece`.
+    pub(crate) fn piece_bytes(&self, piece: &Piece) -> Vec<u8> {
+        self.read_piece(piece, piece.len).to_vec()
+    }
+
     fn pieces_until_error(
         &self,
         addr: u64,
