@@ -4,7 +4,9 @@
 //! `gungraun/vm-memory-benches/instr/**/summary.json`, the stall probe's TSV and the run's
 //! metadata written by `benches/run.sh`, all under one target directory.
 //!
-//! Usage: `bench-report TARGET_DIR` (writes into `TARGET_DIR/bench-report/`).
+//! Usage: `bench-report TARGET_DIR` (writes into `TARGET_DIR/bench-report/`), or
+//! `bench-report --check-instr TARGET_DIR`, the CI gate on the instruction counts (see
+//! `check_instr`).
 //!
 //! Ratios are throughput ratios: the other implementation's time divided by ours, so `> 1` means
 //! ours is faster; `ours/memcpy` is memcpy's time divided by ours. Times are criterion's median
@@ -936,8 +938,77 @@ fn read_kv(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The CI gate on instruction counts (deterministic): for every small-object benchmark inside a
+/// region, ours must take fewer instructions than upstream, and ours with 1024 regions at most
+/// 10 % more than with one (the lookup does not grow with the region count). Returns the number
+/// of checks made, or the failures.
+fn check_instr(instr: &Instr) -> Result<usize, Vec<String>> {
+    let mut failures = Vec::new();
+    let mut checks = 0;
+    let ir = |base: &str, n: usize, imp: &str| {
+        instr
+            .get(&(base.to_owned(), format!("r{n}")))
+            .and_then(|m| m.get(imp))
+            .copied()
+    };
+    let mut bases: Vec<(String, bool)> = small_groups()
+        .into_iter()
+        .map(|(_, base, _)| (base, true))
+        .collect();
+    bases.push(("find_region".to_owned(), false));
+    for (base, against_upstream) in bases {
+        for n in REGIONS {
+            match (ir(&base, n, "ours"), ir(&base, n, "upstream")) {
+                (Some(o), Some(u)) => {
+                    if against_upstream {
+                        checks += 1;
+                        if o >= u {
+                            failures.push(format!("{base}, {n} regions: ours {o} >= upstream {u}"));
+                        }
+                    }
+                }
+                _ => failures.push(format!("{base}, {n} regions: no instruction count")),
+            }
+        }
+        if let (Some(one), Some(many)) = (ir(&base, 1, "ours"), ir(&base, 1024, "ours")) {
+            checks += 1;
+            if many as f64 > one as f64 * 1.1 {
+                failures.push(format!(
+                    "{base}: ours takes {many} instructions with 1024 regions, {one} with 1"
+                ));
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(checks)
+    } else {
+        Err(failures)
+    }
+}
+
 fn main() -> std::io::Result<()> {
-    let target = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "target".into()));
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--check-instr") {
+        let target = PathBuf::from(args.get(1).map_or("target", String::as_str));
+        let instr = load_instr(&target.join("gungraun/vm-memory-benches/instr"));
+        match check_instr(&instr) {
+            Ok(n) => {
+                eprintln!("bench-report: instruction-count gate passed ({n} checks)");
+                return Ok(());
+            }
+            Err(failures) => {
+                for f in &failures {
+                    eprintln!("bench-report: FAIL {f}");
+                }
+                std::process::exit(1);
+            }
+        }
+    }
+    let target = PathBuf::from(if args.is_empty() {
+        "target".to_owned()
+    } else {
+        args.remove(0)
+    });
     let out_dir = target.join("bench-report");
     std::fs::create_dir_all(&out_dir)?;
     let stall = std::fs::read_to_string(out_dir.join("stall.tsv"))
