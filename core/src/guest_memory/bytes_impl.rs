@@ -1,14 +1,15 @@
 //! `Bytes<GuestAddress>` for every `GuestMemory`.
 //!
-//! Objects and atomics that lie inside one piece of memory take a fast path: one lookup
-//! ([`GuestMemory::single_slice`]) and one copy. Everything else walks
-//! [`GuestMemory::get_slices`]. Both paths give the same results and errors.
+//! Accesses that lie inside one piece of memory take a fast path: one lookup
+//! ([`GuestMemory::first_slice`]) and one copy. Objects that straddle two pieces take two
+//! lookups. Everything else walks [`GuestMemory::get_slices`]. All paths give the same results
+//! and errors.
 
 use core::mem::size_of;
 use core::sync::atomic::Ordering;
 
 use super::{GuestMemory, GuestMemoryError, GuestMemorySliceIterator, Permissions, Result};
-use crate::address::GuestAddress;
+use crate::address::{Address, GuestAddress};
 use crate::bytes::{AtomicAccess, ByteValued, Bytes};
 use crate::io::{ReadVolatile, WriteVolatile};
 
@@ -30,27 +31,27 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
 
     /// Writes across regions; stops at the first hole and returns the count so far.
     /// `InvalidGuestAddress(addr)` if `addr` itself is unmapped and `buf` is not empty.
+    #[inline]
     fn write(&self, buf: &[u8], addr: GuestAddress) -> Result<usize> {
-        let mut done = 0;
-        for slice in self
-            .get_slices(addr, buf.len(), Permissions::Write)?
-            .stop_on_error()?
+        if !buf.is_empty()
+            && let Some(slice) = self.first_slice(addr, buf.len(), Permissions::Write)
+            && slice.len() == buf.len()
         {
-            done += slice.write_prefix(&buf[done..])?;
+            return Ok(slice.write_prefix(buf)?);
         }
-        Ok(done)
+        slow::write(self, buf, addr)
     }
 
     /// Reads across regions; stops at the first hole and returns the count so far.
+    #[inline]
     fn read(&self, buf: &mut [u8], addr: GuestAddress) -> Result<usize> {
-        let mut done = 0;
-        for slice in self
-            .get_slices(addr, buf.len(), Permissions::Read)?
-            .stop_on_error()?
+        if !buf.is_empty()
+            && let Some(slice) = self.first_slice(addr, buf.len(), Permissions::Read)
+            && slice.len() == buf.len()
         {
-            done += slice.read_prefix(&mut buf[done..])?;
+            return Ok(slice.read_prefix(buf)?);
         }
-        Ok(done)
+        slow::read(self, buf, addr)
     }
 
     fn write_slice(&self, buf: &[u8], addr: GuestAddress) -> Result<()> {
@@ -66,10 +67,12 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
         if size_of::<O>() == 0 {
             return Ok(());
         }
-        match self.single_slice(addr, size_of::<O>(), Permissions::Write) {
-            Some(slice) => Ok(slice.write_obj_in_bounds(val)?),
-            None => slow::write_obj(self, val, addr),
+        if let Some(slice) = self.first_slice(addr, size_of::<O>(), Permissions::Write)
+            && slice.len() == size_of::<O>()
+        {
+            return Ok(slice.write_obj_in_bounds(val)?);
         }
+        slow::write_obj(self, val, addr)
     }
 
     #[inline(always)]
@@ -77,10 +80,12 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
         if size_of::<O>() == 0 {
             return Ok(O::zeroed());
         }
-        match self.single_slice(addr, size_of::<O>(), Permissions::Read) {
-            Some(slice) => Ok(slice.read_obj_in_bounds()?),
-            None => slow::read_obj(self, addr),
+        if let Some(slice) = self.first_slice(addr, size_of::<O>(), Permissions::Read)
+            && slice.len() == size_of::<O>()
+        {
+            return Ok(slice.read_obj_in_bounds()?);
         }
+        slow::read_obj(self, addr)
     }
 
     /// One read from `src` per region piece; the counts are summed. A short read does not stop
@@ -138,19 +143,23 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
     /// Fails with `InvalidBackendAddress` if the object straddles two regions or is misaligned.
     #[inline(always)]
     fn store<O: AtomicAccess>(&self, val: O, addr: GuestAddress, order: Ordering) -> Result<()> {
-        match self.single_slice(addr, size_of::<O>(), Permissions::Write) {
-            Some(slice) => Ok(slice.store_in_bounds(val, order)?),
-            None => slow::store(self, val, addr, order),
+        if let Some(slice) = self.first_slice(addr, size_of::<O>(), Permissions::Write)
+            && slice.len() == size_of::<O>()
+        {
+            return Ok(slice.store_in_bounds(val, order)?);
         }
+        slow::store(self, val, addr, order)
     }
 
     /// Fails with `InvalidBackendAddress` if the object straddles two regions or is misaligned.
     #[inline(always)]
     fn load<O: AtomicAccess>(&self, addr: GuestAddress, order: Ordering) -> Result<O> {
-        match self.single_slice(addr, size_of::<O>(), Permissions::Read) {
-            Some(slice) => Ok(slice.load_in_bounds(order)?),
-            None => slow::load(self, addr, order),
+        if let Some(slice) = self.first_slice(addr, size_of::<O>(), Permissions::Read)
+            && slice.len() == size_of::<O>()
+        {
+            return Ok(slice.load_in_bounds(order)?);
         }
+        slow::load(self, addr, order)
     }
 }
 
@@ -158,7 +167,63 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
 /// stay small enough to inline.
 mod slow {
     use super::*;
+    use crate::VolatileSlice;
+    use crate::bitmap::BS;
 
+    /// The general write: every piece of the range, up to the first hole.
+    #[inline(never)]
+    pub(super) fn write<T: GuestMemory + ?Sized>(
+        mem: &T,
+        buf: &[u8],
+        addr: GuestAddress,
+    ) -> Result<usize> {
+        let mut done = 0;
+        for slice in mem
+            .get_slices(addr, buf.len(), Permissions::Write)?
+            .stop_on_error()?
+        {
+            done += slice.write_prefix(&buf[done..])?;
+        }
+        Ok(done)
+    }
+
+    /// The general read: every piece of the range, up to the first hole.
+    #[inline(never)]
+    pub(super) fn read<T: GuestMemory + ?Sized>(
+        mem: &T,
+        buf: &mut [u8],
+        addr: GuestAddress,
+    ) -> Result<usize> {
+        let mut done = 0;
+        for slice in mem
+            .get_slices(addr, buf.len(), Permissions::Read)?
+            .stop_on_error()?
+        {
+            done += slice.read_prefix(&mut buf[done..])?;
+        }
+        Ok(done)
+    }
+
+    /// A piece of the guest memory `T`.
+    type Piece<'a, T> = VolatileSlice<'a, BS<'a, <T as GuestMemory>::Bitmap>>;
+
+    /// The two pieces of a range that straddles exactly one boundary between two pieces of
+    /// memory (adjacent regions), or `None` for anything else.
+    #[inline]
+    fn two_pieces<T: GuestMemory + ?Sized>(
+        mem: &T,
+        addr: GuestAddress,
+        count: usize,
+        access: Permissions,
+    ) -> Option<(Piece<'_, T>, Piece<'_, T>)> {
+        let head = mem.first_slice(addr, count, access)?;
+        let rest = count - head.len();
+        let next = addr.checked_add(head.len() as u64)?;
+        let tail = mem.first_slice(next, rest, access)?;
+        (tail.len() == rest).then_some((head, tail))
+    }
+
+    /// An object across two adjacent regions, else the general path (which reports the error).
     #[cold]
     #[inline(never)]
     pub(super) fn write_obj<T: GuestMemory + ?Sized, O: ByteValued>(
@@ -166,9 +231,17 @@ mod slow {
         val: O,
         addr: GuestAddress,
     ) -> Result<()> {
-        mem.write_slice(val.as_slice(), addr)
+        let bytes = val.as_slice();
+        if let Some((head, tail)) = two_pieces(mem, addr, bytes.len(), Permissions::Write) {
+            let (first, second) = bytes.split_at(head.len());
+            head.write_prefix(first)?;
+            tail.write_prefix(second)?;
+            return Ok(());
+        }
+        mem.write_slice(bytes, addr)
     }
 
+    /// An object across two adjacent regions, else the general path (which reports the error).
     #[cold]
     #[inline(never)]
     pub(super) fn read_obj<T: GuestMemory + ?Sized, O: ByteValued>(
@@ -176,6 +249,13 @@ mod slow {
         addr: GuestAddress,
     ) -> Result<O> {
         let mut value = O::zeroed();
+        let bytes = value.as_mut_slice();
+        if let Some((head, tail)) = two_pieces(mem, addr, bytes.len(), Permissions::Read) {
+            let (first, second) = bytes.split_at_mut(head.len());
+            head.read_prefix(first)?;
+            tail.read_prefix(second)?;
+            return Ok(value);
+        }
         mem.read_slice(value.as_mut_slice(), addr)?;
         Ok(value)
     }

@@ -221,26 +221,30 @@ pub trait GuestMemoryBackend {
         GuestMemoryBackendSliceIterator::new(self, addr, count)
     }
 
-    /// The slice of exactly `count > 0` bytes at `addr` when the range lies inside one region;
-    /// `None` otherwise (callers then take the general path, which reports the exact error).
+    /// The first piece of `addr..addr + count`: the slice from `addr` to the end of the range
+    /// or of the region holding `addr`, whichever comes first. `None` if `count` is 0 or `addr`
+    /// is not in a region (or on any error; callers then take [`get_slices`](Self::get_slices),
+    /// which reports the exact error). It is the first item of `get_slices`, without building
+    /// the iterator.
     ///
-    /// This is the lookup behind the single-region fast path of `read_obj`, `write_obj`, `load`
-    /// and `store`; containers with a faster lookup override it.
+    /// This is the lookup behind the fast paths of `Bytes<GuestAddress>`; containers with a
+    /// faster lookup override it.
     #[inline]
-    fn single_slice(
+    fn first_slice(
         &self,
         addr: GuestAddress,
         count: usize,
     ) -> Option<VolatileSlice<'_, MS<'_, Self>>> {
         let (region, offset) = self.to_region_addr(addr)?;
         let room = region.len() - offset.raw_value();
-        if (count as u64) > room {
+        let len = usize::try_from(room).map_or(count, |room| room.min(count));
+        if len == 0 {
             return None;
         }
         region
-            .get_slice(offset, count)
+            .get_slice(offset, len)
             .ok()
-            .filter(|slice| slice.len() == count)
+            .filter(|slice| slice.len() == len)
     }
 }
 
@@ -299,18 +303,21 @@ pub trait GuestMemory {
         None
     }
 
-    /// The slice of exactly `count > 0` bytes at `addr` when the range is one contiguous piece
-    /// accessible with `access`; `None` when it is not (or on any error), in which case callers
-    /// take [`get_slices`](Self::get_slices), which reports the exact error.
+    /// The first piece of `addr..addr + count` accessible with `access`: what the first item of
+    /// [`get_slices`](Self::get_slices) would be when it is `Ok`, else `None` (also for
+    /// `count == 0`). Callers that get `None`, or a piece shorter than `count`, take
+    /// `get_slices`, which reports the exact error.
+    ///
+    /// This is the lookup behind the fast paths of `Bytes<GuestAddress>`; implementations with a
+    /// faster way to find the first piece override it.
     #[inline]
-    fn single_slice(
+    fn first_slice(
         &self,
         addr: GuestAddress,
         count: usize,
         access: Permissions,
     ) -> Option<VolatileSlice<'_, BS<'_, Self::Bitmap>>> {
-        let slice = self.get_slices(addr, count, access).ok()?.next()?.ok()?;
-        (slice.len() == count).then_some(slice)
+        self.get_slices(addr, count, access).ok()?.next()?.ok()
     }
 }
 
@@ -336,13 +343,13 @@ impl<M: GuestMemoryBackend + ?Sized> GuestMemory for M {
     }
 
     #[inline(always)]
-    fn single_slice(
+    fn first_slice(
         &self,
         addr: GuestAddress,
         count: usize,
         _access: Permissions,
     ) -> Option<VolatileSlice<'_, BS<'_, Self::Bitmap>>> {
-        <M as GuestMemoryBackend>::single_slice(self, addr, count)
+        <M as GuestMemoryBackend>::first_slice(self, addr, count)
     }
 }
 

@@ -227,23 +227,21 @@ impl<M: GuestMemoryBackend, I: Iommu> GuestMemory for IommuMemory<M, I> {
         (!self.get_iommu_enabled()).then_some(&self.backend)
     }
 
-    /// As the provided method (the first slice of `get_slices`, if it has `count` bytes), but
-    /// with the backend's own lookup, and without building a slice iterator.
+    /// As the provided method (the first item of `get_slices`), but with the backend's own
+    /// lookup, and without building a slice iterator.
     #[inline]
-    fn single_slice(
+    fn first_slice(
         &self,
         addr: GuestAddress,
         count: usize,
         access: Permissions,
     ) -> Option<VolatileSlice<'_, BS<'_, Self::Bitmap>>> {
         if !self.get_iommu_enabled() {
-            return GuestMemoryBackend::single_slice(&self.backend, addr, count);
+            return GuestMemoryBackend::first_slice(&self.backend, addr, count);
         }
         let piece = self.translate(addr, count, access).ok()?.next()?;
-        if piece.length < count {
-            return None;
-        }
-        let slice = GuestMemoryBackend::single_slice(&self.backend, piece.base, count)?;
+        let slice =
+            GuestMemoryBackend::first_slice(&self.backend, piece.base, piece.length.min(count))?;
         // `translate` checked that the range fits in `usize`.
         let offset = usize::try_from(addr.0).ok()?;
         Some(slice.with_replaced_bitmap(self.bitmap.slice_at(offset)))

@@ -41,14 +41,12 @@ use crate::volatile::VolatileSlice;
 /// ```
 #[derive(Debug)]
 pub struct GuestRegionCollection<R> {
-    regions: Vec<Arc<R>>,
-    index: RegionIndex,
+    index: RegionIndex<Arc<R>>,
 }
 
 impl<R> Default for GuestRegionCollection<R> {
     fn default() -> Self {
         GuestRegionCollection {
-            regions: Vec::new(),
             index: RegionIndex::default(),
         }
     }
@@ -57,7 +55,6 @@ impl<R> Default for GuestRegionCollection<R> {
 impl<R> Clone for GuestRegionCollection<R> {
     fn clone(&self) -> Self {
         GuestRegionCollection {
-            regions: self.regions.clone(),
             index: self.index.clone(),
         }
     }
@@ -87,13 +84,17 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
     /// As [`from_regions`](Self::from_regions).
     pub fn from_arc_regions(regions: Vec<Arc<R>>) -> Result<Self, GuestRegionCollectionError> {
         check_layout(regions.iter().map(AsRef::as_ref))?;
-        let index = RegionIndex::new(
-            regions
-                .iter()
-                // Checked by `check_layout` above.
-                .filter_map(|r| bounds_of(r.as_ref()).ok()),
-        );
-        Ok(GuestRegionCollection { regions, index })
+        Ok(Self::indexed(regions))
+    }
+
+    /// Indexes regions whose layout has been checked.
+    fn indexed(regions: Vec<Arc<R>>) -> Self {
+        let index = RegionIndex::new(regions.into_iter().filter_map(|region| {
+            // Every region passed `check_layout`, so `bounds_of` cannot fail here.
+            let (start, last) = bounds_of(region.as_ref()).ok()?;
+            Some((start, last, region))
+        }));
+        GuestRegionCollection { index }
     }
 
     /// A new collection with `region` added; `self` is unchanged.
@@ -106,7 +107,7 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
         &self,
         region: Arc<R>,
     ) -> Result<GuestRegionCollection<R>, GuestRegionCollectionError> {
-        let mut regions = self.regions.clone();
+        let mut regions: Vec<Arc<R>> = self.arc_regions().cloned().collect();
         regions.push(region);
         regions.sort_by_key(|r| r.start_addr());
         Self::from_arc_regions(regions)
@@ -123,21 +124,20 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
         base: GuestAddress,
         size: GuestUsize,
     ) -> Result<(GuestRegionCollection<R>, Arc<R>), GuestRegionCollectionError> {
-        let i = self
-            .regions
-            .binary_search_by_key(&base, |r| r.start_addr())
+        let entries = self.index.entries();
+        let i = entries
+            .binary_search_by_key(&base.0, |e| e.start)
             .ok()
-            .filter(|&i| self.regions[i].len() == size)
+            .filter(|&i| entries[i].value.len() == size)
             .ok_or(GuestRegionCollectionError::NoMemoryRegion)?;
-        let mut regions = self.regions.clone();
+        let mut regions: Vec<Arc<R>> = self.arc_regions().cloned().collect();
         let removed = regions.remove(i);
-        let index = RegionIndex::new(regions.iter().filter_map(|r| bounds_of(r.as_ref()).ok()));
-        Ok((GuestRegionCollection { regions, index }, removed))
+        Ok((Self::indexed(regions), removed))
     }
 
     /// The shared regions, in address order.
-    pub fn arc_regions(&self) -> &[Arc<R>] {
-        &self.regions
+    pub fn arc_regions(&self) -> impl ExactSizeIterator<Item = &Arc<R>> {
+        self.index.entries().iter().map(|e| &e.value)
     }
 }
 
@@ -145,52 +145,53 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
     type R = R;
 
     fn num_regions(&self) -> usize {
-        self.regions.len()
+        self.index.entries().len()
     }
 
     #[inline]
     fn find_region(&self, addr: GuestAddress) -> Option<&R> {
-        self.index.find(addr).map(|i| self.regions[i].as_ref())
+        self.index.find(addr).map(|e| e.value.as_ref())
     }
 
     fn iter(&self) -> impl Iterator<Item = &R> {
-        self.regions.iter().map(AsRef::as_ref)
+        self.index.entries().iter().map(|e| e.value.as_ref())
     }
 
     fn last_addr(&self) -> GuestAddress {
-        GuestAddress(
-            self.regions
-                .len()
-                .checked_sub(1)
-                .map_or(0, |i| self.index.bounds(i).1),
-        )
+        GuestAddress(self.index.entries().last().map_or(0, |e| e.last))
     }
 
     #[inline]
     fn to_region_addr(&self, addr: GuestAddress) -> Option<(&R, MemoryRegionAddress)> {
-        let i = self.index.find(addr)?;
+        let entry = self.index.find(addr)?;
         Some((
-            self.regions[i].as_ref(),
-            MemoryRegionAddress(addr.0 - self.index.bounds(i).0),
+            entry.value.as_ref(),
+            MemoryRegionAddress(addr.0 - entry.start),
         ))
     }
 
     #[inline(always)]
-    fn single_slice(
+    fn first_slice(
         &self,
         addr: GuestAddress,
         count: usize,
     ) -> Option<VolatileSlice<'_, MS<'_, Self>>> {
-        let (i, start, last) = self.index.find_with_bounds(addr)?;
-        // The object (`count > 0`) must end inside the same region.
-        if (count as u64).wrapping_sub(1) > last - addr.0 {
+        let entry = self.index.find(addr)?;
+        // Bytes from `addr` to the end of the region, minus one (the region holds `addr`).
+        let room_minus_one = entry.last - addr.0;
+        let len = if (count as u64).wrapping_sub(1) <= room_minus_one {
+            count
+        } else {
+            // `count` is 0 or reaches past the region (then `room` fits in `count`).
+            usize::try_from(room_minus_one + 1).ok()?.min(count)
+        };
+        if len == 0 {
             return None;
         }
-        let slice = self
-            .regions
-            .get(i)?
-            .get_slice(MemoryRegionAddress(addr.0 - start), count)
+        let slice = entry
+            .value
+            .get_slice(MemoryRegionAddress(addr.0 - entry.start), len)
             .ok()?;
-        (slice.len() == count).then_some(slice)
+        (slice.len() == len).then_some(slice)
     }
 }

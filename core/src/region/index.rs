@@ -74,34 +74,55 @@ mod bucketed {
     /// Candidate runs up to this length are scanned linearly, longer ones binary-searched.
     const LINEAR_RUN: usize = 8;
 
+    /// A region's bounds next to its payload, so a lookup touches one entry.
+    #[derive(Clone, Debug)]
+    pub(crate) struct Entry<T> {
+        pub(crate) start: u64,
+        pub(crate) last: u64,
+        pub(crate) value: T,
+    }
+
     /// Constant-time region lookup for typical layouts, logarithmic in the worst case.
     ///
     /// The span from the first region's start to the last region's end is cut into a power of
     /// two number of equal, power-of-two-sized buckets. `first[b]` is the first region whose
     /// last address is at or after the start of bucket `b`; the regions that can hold an address
-    /// in bucket `b` are `first[b]..=first[b + 1]`. With regions of similar size the first
-    /// candidate is nearly always the answer, so the fast path is one subtraction, one shift,
-    /// one table load and one bounds check; other cases go to a cold path that scans a short
-    /// run or binary-searches a long one.
-    #[derive(Clone, Debug, Default)]
-    pub(crate) struct RegionIndex {
-        /// `(start, last)` of each region, sorted.
-        bounds: Vec<(u64, u64)>,
+    /// in bucket `b` are `first[b]` up to `first[b + 1]` (the last region for the last bucket).
+    /// With regions of similar size the first candidate is nearly always the answer, so the fast
+    /// path is one subtraction, one shift, one table load and one bounds check; other cases go
+    /// to a cold path that scans a short run or binary-searches a long one.
+    #[derive(Clone, Debug)]
+    pub(crate) struct RegionIndex<T> {
+        /// The regions, sorted by start, with their bounds.
+        entries: Vec<Entry<T>>,
         base: u64,
         shift: u32,
-        /// Number of buckets (`first.len() - 1`, or 0 when empty).
-        buckets: u64,
         first: Vec<u32>,
     }
 
-    impl RegionIndex {
-        /// Builds the index for regions given as sorted, non-overlapping `(start, last)`.
-        pub(crate) fn new(bounds: impl IntoIterator<Item = (u64, u64)>) -> Self {
-            let bounds: Vec<(u64, u64)> = bounds.into_iter().collect();
-            let (Some(&(base, _)), Some(&(_, top))) = (bounds.first(), bounds.last()) else {
+    impl<T> Default for RegionIndex<T> {
+        fn default() -> Self {
+            RegionIndex {
+                entries: Vec::new(),
+                base: 0,
+                shift: 0,
+                first: Vec::new(),
+            }
+        }
+    }
+
+    impl<T> RegionIndex<T> {
+        /// Builds the index for regions given as sorted, non-overlapping `(start, last, value)`.
+        pub(crate) fn new(regions: impl IntoIterator<Item = (u64, u64, T)>) -> Self {
+            let entries: Vec<Entry<T>> = regions
+                .into_iter()
+                .map(|(start, last, value)| Entry { start, last, value })
+                .collect();
+            let (Some(lowest), Some(highest)) = (entries.first(), entries.last()) else {
                 return Self::default();
             };
-            let wanted = (bounds.len() * BUCKETS_PER_REGION)
+            let (base, top) = (lowest.start, highest.last);
+            let wanted = (entries.len() * BUCKETS_PER_REGION)
                 .next_power_of_two()
                 .min(MAX_BUCKETS) as u64;
             let span_minus_one = top - base;
@@ -111,70 +132,57 @@ mod bucketed {
                 shift += 1;
             }
             let buckets = (span_minus_one >> shift) as usize + 1;
-            let mut first = Vec::with_capacity(buckets + 1);
+            let mut first = Vec::with_capacity(buckets);
             let mut region = 0usize;
             for b in 0..buckets {
                 let bucket_start = base + ((b as u64) << shift);
-                while region < bounds.len() && bounds[region].1 < bucket_start {
+                while region < entries.len() && entries[region].last < bucket_start {
                     region += 1;
                 }
                 first.push(region as u32);
             }
-            first.push((bounds.len() - 1) as u32);
             RegionIndex {
-                bounds,
+                entries,
                 base,
                 shift,
-                buckets: buckets as u64,
                 first,
             }
         }
 
-        /// The index of the region that holds `addr`.
+        /// The entry of the region that holds `addr`.
         #[inline(always)]
-        pub(crate) fn find(&self, addr: GuestAddress) -> Option<usize> {
-            self.find_with_bounds(addr).map(|(i, _, _)| i)
-        }
-
-        /// The index, first and last address of the region that holds `addr`.
-        #[inline(always)]
-        pub(crate) fn find_with_bounds(&self, addr: GuestAddress) -> Option<(usize, u64, u64)> {
-            let bucket = addr.0.wrapping_sub(self.base) >> self.shift;
-            // Addresses below `base` wrap to huge offsets and fail this test too.
-            if bucket >= self.buckets {
-                return None;
-            }
-            let bucket = bucket as usize;
+        pub(crate) fn find(&self, addr: GuestAddress) -> Option<&Entry<T>> {
+            // Addresses below `base` wrap to huge offsets and miss the table too.
+            let bucket = usize::try_from(addr.0.wrapping_sub(self.base) >> self.shift).ok()?;
             let i = *self.first.get(bucket)? as usize;
-            let &(start, last) = self.bounds.get(i)?;
-            if start <= addr.0 && addr.0 <= last {
-                return Some((i, start, last));
+            let entry = self.entries.get(i)?;
+            if entry.start <= addr.0 && addr.0 <= entry.last {
+                return Some(entry);
             }
-            let i = self.find_in_run(addr, bucket)?;
-            let (start, last) = self.bounds[i];
-            Some((i, start, last))
+            self.find_in_run(addr, bucket)
         }
 
         /// The rest of the candidates of `bucket`, after the first one missed.
         #[cold]
         #[inline(never)]
-        fn find_in_run(&self, addr: GuestAddress, bucket: usize) -> Option<usize> {
-            let lo = self.first[bucket] as usize;
-            let hi = self.first[bucket + 1] as usize;
-            let run = &self.bounds[lo..=hi];
+        fn find_in_run(&self, addr: GuestAddress, bucket: usize) -> Option<&Entry<T>> {
+            let lo = *self.first.get(bucket)? as usize;
+            let hi = self
+                .first
+                .get(bucket + 1)
+                .map_or(self.entries.len() - 1, |&next| next as usize);
+            let run = self.entries.get(lo..=hi)?;
             let i = if run.len() <= LINEAR_RUN {
-                run.iter().position(|&(_, last)| last >= addr.0)?
+                run.iter().position(|e| e.last >= addr.0)?
             } else {
-                run.partition_point(|&(_, last)| last < addr.0)
+                run.partition_point(|e| e.last < addr.0)
             };
-            let &(start, last) = run.get(i)?;
-            (start <= addr.0 && addr.0 <= last).then_some(lo + i)
+            run.get(i).filter(|e| e.start <= addr.0 && addr.0 <= e.last)
         }
 
-        /// The first and last address of region `i`.
-        #[inline(always)]
-        pub(crate) fn bounds(&self, i: usize) -> (u64, u64) {
-            self.bounds[i]
+        /// The entries in address order.
+        pub(crate) fn entries(&self) -> &[Entry<T>] {
+            &self.entries
         }
     }
 }

@@ -1,5 +1,6 @@
 extern crate std;
 
+use core::mem::align_of;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::vec;
 use std::vec::Vec;
@@ -194,7 +195,7 @@ fn aligned_as_ref_and_mut_check_alignment() {
         assert!(matches!(
             s.aligned_as_ref::<u64>(1),
             Err(VolatileMemoryError::Misaligned { addr, alignment })
-                if addr == base + 1 && alignment == core::mem::align_of::<u64>()
+                if addr == base + 1 && alignment == align_of::<u64>()
         ));
         assert!(matches!(
             s.aligned_as_mut::<u32>(12 + 4),
