@@ -46,6 +46,8 @@ pub enum Placement {
     Back(u16),
     /// Anywhere.
     Wide(Wide),
+    /// So that the region ends exactly at 2^64 (for lengths `1..`).
+    AtTop,
 }
 
 /// One region of the initial list.
@@ -107,6 +109,7 @@ fn initial_spans(specs: &[InitSpec]) -> Vec<Span> {
             Placement::After(gap) => prev_end + u128::from(gap),
             Placement::Back(back) => prev_end.saturating_sub(u128::from(back)),
             Placement::Wide(w) => u128::from(w.get()),
+            Placement::AtTop => (1u128 << 64) - u128::from(spec.len.get().max(1)),
         };
         spans.push(Span {
             start: (start % (1 << 64)) as u64,
@@ -150,6 +153,7 @@ pub fn run_case(case: &Case) {
         collection.as_ref().err(),
         collection_model.as_ref().err(),
     );
+    from_ranges(&ctx, &spans);
     let mut state = State {
         table: table.unwrap_or_default(),
         table_model: table_model.unwrap_or_default(),
@@ -371,4 +375,61 @@ where
         mem.address_in_range(GuestAddress(addr)),
         expected.is_some(),
     );
+}
+
+/// What `GuestMemoryMmap::from_ranges` gives.
+#[derive(Debug, PartialEq, Eq)]
+enum Built {
+    /// A memory with these regions.
+    Ok(Vec<Span>),
+    /// A region's memory could not be mapped (size 0).
+    MmapRegion,
+    /// A region would end at or past 2^64 (`GuestRegionMmap` refuses both, as vm-memory 0.18).
+    InvalidGuestRegion,
+    /// The layout error.
+    Collection(vm_memory_core::GuestRegionCollectionError),
+}
+
+/// The std face's `from_ranges` on the initial list (when every region is at most 1 MiB):
+/// regions are created in order, the first failure wins (size 0 cannot be mapped, a region
+/// may not end at or past 2^64), then the layout is checked.
+fn from_ranges<C: std::fmt::Debug>(ctx: &Ctx<'_, C>, spans: &[Span]) {
+    use vm_memory_core::region::FromRangesError;
+
+    if spans.iter().any(|s| s.len > 1 << 20) {
+        return;
+    }
+    let expected = spans
+        .iter()
+        .find_map(|s| {
+            if s.len == 0 {
+                Some(Built::MmapRegion)
+            } else if s.end() >= 1 << 64 {
+                Some(Built::InvalidGuestRegion)
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| match crate::model::layout::validate(spans) {
+            Ok(()) => Built::Ok(spans.to_vec()),
+            Err(e) => Built::Collection(e),
+        });
+    let ranges: Vec<(GuestAddress, usize)> = spans
+        .iter()
+        .map(|s| (GuestAddress(s.start), s.len as usize))
+        .collect();
+    let real = match crate::real::Mmap::from_ranges(&ranges) {
+        Ok(mem) => Built::Ok(
+            mem.iter()
+                .map(|r| Span {
+                    start: r.start_addr().0,
+                    len: r.len(),
+                })
+                .collect(),
+        ),
+        Err(FromRangesError::MmapRegion(_)) => Built::MmapRegion,
+        Err(FromRangesError::InvalidGuestRegion) => Built::InvalidGuestRegion,
+        Err(FromRangesError::Collection(e)) => Built::Collection(e),
+    };
+    ctx.eq(("GuestMemoryMmap::from_ranges", spans), real, expected);
 }
