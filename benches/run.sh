@@ -10,6 +10,7 @@
 #   BENCH_WARM_UP / BENCH_MEASURE   criterion seconds per benchmark (default 0.5 / 1)
 #   BENCH_SKIP_INSTR=1              skip the instruction counts (no valgrind here)
 #   BENCH_STALL_SECONDS             seconds per stall-probe run (default 0.5)
+#   BENCH_COMMIT                    the commit to record (for a pass run from an exported tree)
 # The whole pass takes about 15 minutes on two cores, mostly criterion (~450 benchmarks).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,16 @@ filter="${1:-}"
 mkdir -p "$out"
 
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# The commit measured, flagged when the crates it builds differ from it (a shared checkout can
+# change under a long pass, so this is checked again at the end).
+describe() {
+    local c="${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+        ! git diff --quiet HEAD -- benches core std-adapters; then
+        c="$c (with uncommitted changes)"
+    fi
+    echo "$c"
+}
 
 # Sample the 1-minute load average every 10 s while the pass runs.
 : >"$out/load.txt"
@@ -32,7 +43,7 @@ trap 'kill "$sampler" 2>/dev/null || true' EXIT
 {
     echo "command: benches/run.sh${filter:+ $filter} (BENCH_WARM_UP=$warm BENCH_MEASURE=$measure)"
     echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- benches core std-adapters 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "commit: $(describe)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')$(grep -q hypervisor /proc/cpuinfo && echo ' (virtual machine)')"
     echo "cpus: $(nproc)"
     echo "kernel: Linux $(uname -r)"
@@ -60,6 +71,7 @@ cargo run -q --profile bench -p vm-memory-benches --bin stall-probe -- \
 kill "$sampler" 2>/dev/null || true
 {
     echo "load_after: $(loadavg)"
+    echo "commit_after: $(describe)"
     echo "load_during: $(sort -n "$out/load.txt" | head -1)–$(sort -n "$out/load.txt" | tail -1)"
 } >>"$out/meta.txt"
 

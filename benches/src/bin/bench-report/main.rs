@@ -521,10 +521,11 @@ fn header(d: &Data, out: &mut String) {
     );
     let _ = writeln!(
         out,
-        "- Command: `{}`\n- Date: {} (commit {})\n- Machine: {}, {} CPUs, {}\n- Toolchain: {}\n- Load average (1 min): {} before, {} during (min–max of samples every 10 s), {} after\n- Criterion: {} s warm-up, {} s measurement per benchmark; the time is the median of the samples. Instruction counts: gungraun {} (callgrind), one call per benchmark.\n",
+        "- Command: `{}`\n- Date: {} (commit {}; at the end of the pass: {})\n- Machine: {}, {} CPUs, {}\n- Toolchain: {}\n- Load average (1 min): {} before, {} during (min–max of samples every 10 s), {} after\n- Criterion: {} s warm-up, {} s measurement per benchmark; the time is the median of the samples. Instruction counts: gungraun {} (callgrind), one call per benchmark.\n",
         m("command"),
         m("date"),
         m("commit"),
+        m("commit_after"),
         m("cpu"),
         m("cpus"),
         m("kernel"),
