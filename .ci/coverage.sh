@@ -6,7 +6,7 @@
 # bar is 90.56%).
 #
 # Usage: .ci/coverage.sh [extra cargo-llvm-cov args]
-# Idempotent: installs cargo-llvm-cov 0.9.1 and llvm-tools-preview if missing.
+# Idempotent: installs cargo-llvm-cov 0.9.1, llvm-tools-preview and jq if missing.
 # Writes target/llvm-cov/summary.json (per-file numbers) for a closer look.
 set -euo pipefail
 
@@ -19,6 +19,9 @@ if ! cargo llvm-cov --version 2>/dev/null | grep -q '^cargo-llvm-cov 0\.9\.1$'; 
 fi
 if ! rustup component list --installed | grep -q '^llvm-tools'; then
     rustup component add llvm-tools-preview
+fi
+if ! command -v jq >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq jq
 fi
 
 # Test code and test-only helpers; everything else under the workspace counts.
