@@ -228,13 +228,13 @@ fn readers_and_a_writer_in_threads_see_whole_maps() {
     }
 }
 
-/// Regression test for a ThreadSanitizer report: the reader that adopted a map and the thread
+/// Regression test for a thread-sanitizer report: the reader that adopted a map and the thread
 /// whose release drops it must be ordered by the reference count alone (here nothing else
-/// synchronises them). With an acquire *fence* after the last decrement TSan, which does not model
-/// fences, reported a race between `adopt` reading the map and `release` taking it; the `Acquire`
-/// load of the count is the same ordering in a form TSan sees. Natively it checks that every map
-/// is dropped exactly once while readers race the writer; `.ci/sanitize.sh tsan-core` runs it
-/// under TSan.
+/// synchronises them). With an acquire *fence* after the last decrement the sanitizer, which does
+/// not model fences, reported a race between `adopt` reading the map and `release` taking it; the
+/// `Acquire` load of the count is the same ordering in a form it sees. Natively this checks that
+/// every map is dropped exactly once while a reader races the writer; `.ci/sanitize.sh tsan-core`
+/// runs it under the sanitizer.
 #[test]
 fn the_last_release_in_another_thread_is_ordered_after_the_readers_use() {
     let rounds = if cfg!(miri) { 20 } else { 20_000 };
