@@ -72,6 +72,8 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
         {
             return Ok(slice.write_obj_in_bounds(val)?);
         }
+        // The slow path looks the first piece up again: handing it over costs the fast path
+        // more than the second lookup costs the slow one.
         slow::write_obj(self, val, addr)
     }
 
@@ -205,7 +207,7 @@ mod slow {
     }
 
     /// A piece of the guest memory `T`.
-    type Piece<'a, T> = VolatileSlice<'a, BS<'a, <T as GuestMemory>::Bitmap>>;
+    pub(super) type Piece<'a, T> = VolatileSlice<'a, BS<'a, <T as GuestMemory>::Bitmap>>;
 
     /// The two pieces of a range that straddles exactly one boundary between two pieces of
     /// memory (adjacent regions), or `None` for anything else.
@@ -217,14 +219,15 @@ mod slow {
         access: Permissions,
     ) -> Option<(Piece<'_, T>, Piece<'_, T>)> {
         let head = mem.first_slice(addr, count, access)?;
-        let rest = count - head.len();
+        let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
         let next = addr.checked_add(head.len() as u64)?;
         let tail = mem.first_slice(next, rest, access)?;
         (tail.len() == rest).then_some((head, tail))
     }
 
     /// An object across two adjacent regions, else the general path (which reports the error).
-    #[cold]
+    /// Not `#[cold]`: objects on region boundaries are a normal case, and a cold function
+    /// would not inline its copies.
     #[inline(never)]
     pub(super) fn write_obj<T: GuestMemory + ?Sized, O: ByteValued>(
         mem: &T,
@@ -242,7 +245,8 @@ mod slow {
     }
 
     /// An object across two adjacent regions, else the general path (which reports the error).
-    #[cold]
+    /// Not `#[cold]`: objects on region boundaries are a normal case, and a cold function
+    /// would not inline its copies.
     #[inline(never)]
     pub(super) fn read_obj<T: GuestMemory + ?Sized, O: ByteValued>(
         mem: &T,

@@ -77,7 +77,7 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
     }
 
     /// Copies `buf` into the start of the slice (`buf.len() <= len`) and marks it dirty.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write_prefix(&self, buf: &[u8]) -> VolatileMemoryResult<usize> {
         let n = buf.len().min(self.len());
         if n == 0 {
@@ -93,7 +93,7 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
     }
 
     /// Copies the start of the slice into `buf`; returns the count.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_prefix(&self, buf: &mut [u8]) -> VolatileMemoryResult<usize> {
         let n = buf.len().min(self.len());
         if n == 0 {
