@@ -706,7 +706,8 @@ fn misc_tables(d: &Data, out: &mut String) {
         for c in ["no-bitmap", "atomic-bitmap"] {
             let cost = if c == "atomic-bitmap" {
                 match (d.ns(g, c, "ours"), d.ns(g, "no-bitmap", "ours")) {
-                    (Some(a), Some(b)) => format!("+{}", fmt_ns(Some(a - b))),
+                    (Some(a), Some(b)) if a >= b => format!("+{}", fmt_ns(Some(a - b))),
+                    (Some(a), Some(b)) => format!("−{} (within noise)", fmt_ns(Some(b - a))),
                     _ => "–".into(),
                 }
             } else {
