@@ -39,7 +39,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
 run_one() {
-    local t=$1
+    local t=$1 began=$SECONDS
     mkdir -p "$scratch/$t" "corpus/$t"
     # New inputs go to the scratch directory (listed first); the seeds stay as committed.
     if cargo "+$NIGHTLY" fuzz run --target-dir "$target_dir" "$t" "$scratch/$t" "corpus/$t" -- \
@@ -49,6 +49,7 @@ run_one() {
     else
         echo crashed >"$scratch/$t.status"
     fi
+    echo $((SECONDS - began)) >"$scratch/$t.seconds"
 }
 
 running=0
@@ -64,11 +65,11 @@ wait
 
 total=0
 failed=()
-printf '\n%-16s %14s  %s\n' target executions result
+printf '\n%-16s %14s %8s  %s\n' target executions seconds result
 for t in "${targets[@]}"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$scratch/$t.log" | tail -n 1)
     status=$(cat "$scratch/$t.status")
-    printf '%-16s %14s  %s\n' "$t" "${runs:-?}" "$status"
+    printf '%-16s %14s %8s  %s\n' "$t" "${runs:-?}" "$(cat "$scratch/$t.seconds")" "$status"
     total=$((total + ${runs:-0}))
     if [ "$status" != ok ]; then
         failed+=("$t")
