@@ -449,14 +449,9 @@ fn permissions_truth_tables() {
     assert!(!Read.has_write() && !No.has_write());
 }
 
-#[test]
-fn writes_mark_the_right_region_bitmap_at_region_offsets() {
-    let (b0, b1) = (RecordingBitmap::default(), RecordingBitmap::default());
-    let m: RegionTable<RawRegion<RefSlice<'_, RecordingBitmap>>, 2> = RegionTable::from_regions([
-        region_with(0, 0x1000, b0.slice_at(0)),
-        region_with(0x1000, 0x1000, b1.slice_at(0)),
-    ])
-    .unwrap();
+/// Writes through `m` (regions at 0 and 0x1000, bitmaps `b0` and `b1`) mark the right region's
+/// bitmap at region-relative offsets; reads mark nothing.
+fn check_dirty_marking<M: GuestMemory + ?Sized>(m: &M, b0: &RecordingBitmap, b1: &RecordingBitmap) {
     m.write(&[1; 8], GuestAddress(0xffc)).unwrap();
     assert_eq!((b0.take(), b1.take()), (vec![(0xffc, 4)], vec![(0, 4)]));
     m.write_slice(&[1; 3], GuestAddress(0x1100)).unwrap();
@@ -482,6 +477,31 @@ fn writes_mark_the_right_region_bitmap_at_region_offsets() {
         b0.take().is_empty() && b1.take().is_empty(),
         "reads mark nothing"
     );
+}
+
+#[test]
+fn writes_mark_the_right_region_bitmap_at_region_offsets() {
+    let (b0, b1) = (RecordingBitmap::default(), RecordingBitmap::default());
+    let m: RegionTable<RawRegion<RefSlice<'_, RecordingBitmap>>, 2> = RegionTable::from_regions([
+        region_with(0, 0x1000, b0.slice_at(0)),
+        region_with(0x1000, 0x1000, b1.slice_at(0)),
+    ])
+    .unwrap();
+    check_dirty_marking(&m, &b0, &b1);
+}
+
+/// The collection reaches directly mapped regions without `get_slice`: its slices must carry
+/// the same bitmaps at the same offsets.
+#[cfg(feature = "alloc")]
+#[test]
+fn collection_direct_mappings_mark_the_right_region_bitmap() {
+    let (b0, b1) = (RecordingBitmap::default(), RecordingBitmap::default());
+    let m = crate::GuestRegionCollection::from_regions(std::vec![
+        region_with(0, 0x1000, b0.slice_at(0)),
+        region_with(0x1000, 0x1000, b1.slice_at(0)),
+    ])
+    .unwrap();
+    check_dirty_marking(&m, &b0, &b1);
 }
 
 /// A backend whose region hands out slices of the wrong length: the iterator must refuse it.

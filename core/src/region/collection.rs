@@ -3,13 +3,13 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::GuestMemoryRegion;
 use super::error::GuestRegionCollectionError;
 use super::index::{RegionIndex, bounds_of, check_layout};
+use super::{DirectMapping, GuestMemoryRegion};
 use crate::address::{GuestAddress, GuestUsize, MemoryRegionAddress};
-use crate::bitmap::MS;
+use crate::bitmap::{Bitmap, MS};
 use crate::guest_memory::GuestMemoryBackend;
-use crate::volatile::VolatileSlice;
+use crate::volatile::{VolatileSlice, offset_ptr};
 
 /// Guest memory made of `Arc`-shared regions, sorted and non-overlapping.
 ///
@@ -41,7 +41,23 @@ use crate::volatile::VolatileSlice;
 /// ```
 #[derive(Debug)]
 pub struct GuestRegionCollection<R> {
-    index: RegionIndex<Arc<R>>,
+    index: RegionIndex<Slot<R>>,
+}
+
+/// A region and, when it has one, its direct host mapping (checked against its length).
+#[derive(Debug)]
+struct Slot<R> {
+    region: Arc<R>,
+    direct: Option<DirectMapping>,
+}
+
+impl<R> Clone for Slot<R> {
+    fn clone(&self) -> Self {
+        Slot {
+            region: Arc::clone(&self.region),
+            direct: self.direct,
+        }
+    }
 }
 
 impl<R> Default for GuestRegionCollection<R> {
@@ -92,7 +108,10 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
         let index = RegionIndex::new(regions.into_iter().filter_map(|region| {
             // Every region passed `check_layout`, so `bounds_of` cannot fail here.
             let (start, last) = bounds_of(region.as_ref()).ok()?;
-            Some((start, last, region))
+            let direct = region
+                .direct_mapping()
+                .filter(|d| u64::try_from(d.len()).is_ok_and(|len| len == region.len()));
+            Some((start, last, Slot { region, direct }))
         }));
         GuestRegionCollection { index }
     }
@@ -128,7 +147,7 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
         let i = entries
             .binary_search_by_key(&base.0, |e| e.start)
             .ok()
-            .filter(|&i| entries[i].value.len() == size)
+            .filter(|&i| entries[i].value.region.len() == size)
             .ok_or(GuestRegionCollectionError::NoMemoryRegion)?;
         let mut regions: Vec<Arc<R>> = self.arc_regions().cloned().collect();
         let removed = regions.remove(i);
@@ -137,7 +156,7 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
 
     /// The shared regions, in address order.
     pub fn arc_regions(&self) -> impl ExactSizeIterator<Item = &Arc<R>> {
-        self.index.entries().iter().map(|e| &e.value)
+        self.index.entries().iter().map(|e| &e.value.region)
     }
 }
 
@@ -150,11 +169,11 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
 
     #[inline]
     fn find_region(&self, addr: GuestAddress) -> Option<&R> {
-        self.index.find(addr).map(|e| e.value.as_ref())
+        self.index.find(addr).map(|e| e.value.region.as_ref())
     }
 
     fn iter(&self) -> impl Iterator<Item = &R> {
-        self.index.entries().iter().map(|e| e.value.as_ref())
+        self.index.entries().iter().map(|e| e.value.region.as_ref())
     }
 
     fn last_addr(&self) -> GuestAddress {
@@ -165,7 +184,7 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
     fn to_region_addr(&self, addr: GuestAddress) -> Option<(&R, MemoryRegionAddress)> {
         let entry = self.index.find(addr)?;
         Some((
-            entry.value.as_ref(),
+            entry.value.region.as_ref(),
             MemoryRegionAddress(addr.0 - entry.start),
         ))
     }
@@ -188,10 +207,25 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
         if len == 0 {
             return None;
         }
-        let slice = entry
-            .value
-            .get_slice(MemoryRegionAddress(addr.0 - entry.start), len)
-            .ok()?;
+        let offset = addr.0 - entry.start;
+        let region = entry.value.region.as_ref();
+        if let Some(direct) = entry.value.direct {
+            // `offset + len` lies inside the region, whose length the mapping has.
+            let offset = usize::try_from(offset).ok()?;
+            // SAFETY: `offset..offset + len` lies inside the region (checked above), and the
+            // contract of `DirectMapping::new` makes the mapping valid for the region's whole
+            // life, which the `Arc` in `self` extends over the borrow of `self`; the slice
+            // carries the region's bitmap at `offset` and no hook, as `get_slice` would.
+            return Some(unsafe {
+                VolatileSlice::with_bitmap(
+                    offset_ptr(direct.as_ptr(), offset),
+                    len,
+                    region.bitmap().slice_at(offset),
+                    None,
+                )
+            });
+        }
+        let slice = region.get_slice(MemoryRegionAddress(offset), len).ok()?;
         (slice.len() == len).then_some(slice)
     }
 }

@@ -13,6 +13,7 @@
 
 #[cfg(feature = "alloc")]
 mod collection;
+mod direct;
 mod error;
 #[cfg(feature = "alloc")]
 mod from_ranges;
@@ -23,6 +24,7 @@ mod table;
 
 #[cfg(feature = "alloc")]
 pub use collection::GuestRegionCollection;
+pub use direct::DirectMapping;
 pub use error::GuestRegionCollectionError;
 #[cfg(feature = "alloc")]
 pub use from_ranges::{FromRangesError, RegionFromRange};
@@ -134,6 +136,17 @@ pub trait GuestMemoryRegion: Bytes<MemoryRegionAddress, E = GuestMemoryError> {
     /// Whether the region is backed by hugetlbfs: `None` when unknown.
     #[cfg(target_os = "linux")]
     fn is_hugetlbfs(&self) -> Option<bool> {
+        None
+    }
+
+    /// The region's memory as one host mapping that lives as long as the region, if it is
+    /// mapped that way (`None` by default, and for memory mapped per access).
+    ///
+    /// Containers cache it to reach guest memory without calling
+    /// [`get_slice`](Self::get_slice) on every access; slices made from it carry
+    /// `bitmap().slice_at(offset)` and no mapping hook, exactly what `get_slice` returns for
+    /// such a region.
+    fn direct_mapping(&self) -> Option<DirectMapping> {
         None
     }
 }

@@ -1,8 +1,8 @@
 //! `RawRegion`: a region over host memory given as a pointer, for firmware and boot loaders.
 
-use super::GuestMemoryRegion;
 use super::error::GuestRegionCollectionError;
 use super::region_bytes::GuestMemoryRegionBytes;
+use super::{DirectMapping, GuestMemoryRegion};
 use crate::address::{GuestAddress, GuestUsize, MemoryRegionAddress};
 use crate::bitmap::{BS, Bitmap};
 use crate::guest_memory::{GuestMemoryError, GuestMemoryResult};
@@ -49,8 +49,8 @@ impl RawRegion<()> {
     ///
     /// `ptr` must be valid for volatile reads and writes of `len` bytes for as long as the
     /// region (and every slice borrowed from it) lives, from any thread, and that memory must not
-    /// be accessed through Rust references meanwhile (one allocation or mapping, which cannot
-    /// wrap around the host address space).
+    /// be accessed through Rust references meanwhile (one allocation or mapping: at most
+    /// `isize::MAX` bytes, not wrapping around the host address space).
     ///
     /// # Errors
     ///
@@ -143,6 +143,14 @@ impl<B: Bitmap> GuestMemoryRegion for RawRegion<B> {
             .filter(|&o| o < self.len)
             .ok_or(GuestMemoryError::InvalidBackendAddress)?;
         Ok(offset_ptr(self.ptr, offset))
+    }
+
+    #[inline]
+    fn direct_mapping(&self) -> Option<DirectMapping> {
+        // SAFETY: the constructor's contract makes `ptr` valid for `len` bytes, from any thread,
+        // for as long as the region lives, with no references into it; `get_slice` accesses
+        // exactly `ptr + offset`.
+        Some(unsafe { DirectMapping::new(self.ptr, self.len) })
     }
 
     #[inline]

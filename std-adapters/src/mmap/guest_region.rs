@@ -4,7 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use vm_memory_core::bitmap::{BS, Bitmap, NewBitmap};
-use vm_memory_core::region::{FromRangesError, RegionFromRange};
+use vm_memory_core::region::{DirectMapping, FromRangesError, RegionFromRange};
 use vm_memory_core::volatile_memory::VolatileMemory;
 use vm_memory_core::{
     Address, FileOffset, GuestAddress, GuestMemoryError, GuestMemoryRegion, GuestMemoryRegionBytes,
@@ -122,6 +122,11 @@ impl<B: Bitmap> GuestMemoryRegion for GuestRegionMmap<B> {
 
     fn start_addr(&self) -> GuestAddress {
         self.guest_base
+    }
+
+    fn direct_mapping(&self) -> Option<DirectMapping> {
+        // The `Arc` keeps the mapping alive as long as this region.
+        self.mapping.direct_mapping()
     }
 
     fn bitmap(&self) -> BS<'_, B> {

@@ -15,6 +15,7 @@ use std::os::fd::AsRawFd;
 
 use vm_memory_core::FileOffset;
 use vm_memory_core::bitmap::{BS, Bitmap, NewBitmap};
+use vm_memory_core::region::DirectMapping;
 use vm_memory_core::volatile_memory::{VolatileMemory, VolatileMemoryResult, VolatileSlice};
 
 /// Memory mapped into this process with `mmap(2)`: anonymous, or a range of a file.
@@ -272,6 +273,21 @@ impl<B: Bitmap> MmapRegion<B> {
     /// The region's whole bitmap.
     pub fn bitmap(&self) -> &B {
         &self.bitmap
+    }
+
+    /// The region's memory as one lasting host mapping; `None` for a lazily mapped Xen region.
+    pub(crate) fn direct_mapping(&self) -> Option<DirectMapping> {
+        #[cfg(all(feature = "xen", target_os = "linux"))]
+        if let Owner::Xen(xen) = &self.owner
+            && xen.lazy_mapping().is_some()
+        {
+            return None;
+        }
+        // SAFETY: invariant 1: `addr` is valid for `size` bytes for as long as the region lives
+        // (the lazily mapped exception was handled above), it is only reached through volatile
+        // accesses, `size` fits one mapping (at most `isize::MAX`), and `get_slice` accesses
+        // exactly `addr + offset`.
+        Some(unsafe { DirectMapping::new(self.addr, self.size) })
     }
 }
 

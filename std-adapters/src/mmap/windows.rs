@@ -6,6 +6,7 @@ use std::ptr;
 
 use vm_memory_core::FileOffset;
 use vm_memory_core::bitmap::{BS, Bitmap, NewBitmap};
+use vm_memory_core::region::DirectMapping;
 use vm_memory_core::volatile_memory::{VolatileMemory, VolatileMemoryResult, VolatileSlice};
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, HANDLE, INVALID_HANDLE_VALUE,
@@ -158,6 +159,16 @@ impl<B: Bitmap> MmapRegion<B> {
     /// The region's whole bitmap.
     pub fn bitmap(&self) -> &B {
         &self.bitmap
+    }
+}
+
+impl<B> MmapRegion<B> {
+    /// The region's memory as one lasting host mapping.
+    pub(crate) fn direct_mapping(&self) -> Option<DirectMapping> {
+        // SAFETY: the type invariant keeps `addr` valid for `size` bytes for as long as the
+        // region lives; it is only reached through volatile accesses, and `get_slice` accesses
+        // exactly `addr + offset`.
+        Some(unsafe { DirectMapping::new(self.addr, self.size) })
     }
 }
 
