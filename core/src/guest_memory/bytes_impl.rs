@@ -12,6 +12,7 @@ use super::{GuestMemory, GuestMemoryError, GuestMemorySliceIterator, Permissions
 use crate::address::{Address, GuestAddress};
 use crate::bytes::{AtomicAccess, ByteValued, Bytes};
 use crate::io::{ReadVolatile, WriteVolatile};
+use crate::volatile::VolatileMemoryError;
 
 /// Turns a short count into `PartialBuffer`.
 #[inline]
@@ -129,8 +130,18 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
             .get_slices(addr, count, Permissions::Read)?
             .stop_on_error()?
         {
-            slice.write_all_volatile_to(0, dst, slice.len())?;
-            done += slice.len();
+            match slice.write_all_volatile_to(0, dst, slice.len()) {
+                Ok(()) => done += slice.len(),
+                // A sink that stops accepting data: report the count of the whole request, not
+                // of the piece it stopped in.
+                Err(VolatileMemoryError::PartialBuffer { completed, .. }) => {
+                    return Err(GuestMemoryError::PartialBuffer {
+                        expected: count,
+                        completed: done + completed,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(done)
     }

@@ -204,12 +204,22 @@ fn write_volatile_to_writes_each_piece_completely() {
         16
     );
     assert_eq!(out, [7; 16]);
+    // The sink stops in the first piece: the error counts the whole request.
     let mut short = [0u8; 4];
     assert!(matches!(
         m.write_all_volatile_to(GuestAddress(0xff8), &mut &mut short[..], 16),
         Err(GuestMemoryError::PartialBuffer {
-            expected: 8,
+            expected: 16,
             completed: 4
+        })
+    ));
+    // ... or in the second one.
+    let mut twelve = [0u8; 12];
+    assert!(matches!(
+        m.write_volatile_to(GuestAddress(0xff8), &mut &mut twelve[..], 16),
+        Err(GuestMemoryError::PartialBuffer {
+            expected: 16,
+            completed: 12
         })
     ));
     assert!(matches!(

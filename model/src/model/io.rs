@@ -81,8 +81,8 @@ impl ModelMemory {
                     Outcome::Failed => return Err(failed()),
                     Outcome::Bytes(0) => {
                         return Err(MemError::PartialBuffer {
-                            expected: bytes.len(),
-                            completed,
+                            expected: count,
+                            completed: done + completed,
                         });
                     }
                     Outcome::Bytes(n) => {

@@ -387,8 +387,9 @@ impl ModelMemory {
     }
 
     /// `write_volatile_to` with a `&mut [u8]` sink: each piece is written completely with the
-    /// sink's `write_all_volatile` (which writes what fits, then reports
-    /// `PartialBuffer { expected: piece, completed: what fitted }`); returns the bytes written.
+    /// sink's `write_all_volatile`; when the sink is full it reports
+    /// `PartialBuffer { expected: count, completed: bytes written in all }`; returns the bytes
+    /// written.
     /// With `sink == None` the sink is a `Vec<u8>`, which takes everything.
     pub fn write_volatile_to(
         &self,
@@ -399,8 +400,16 @@ impl ModelMemory {
         let mut done = 0;
         for piece in self.pieces_until_error(addr, count, Permissions::Read)? {
             let bytes = self.read_piece(&piece, piece.len);
-            sink.write_all(bytes)?;
-            done += piece.len;
+            match sink.write_all(bytes) {
+                Ok(()) => done += piece.len,
+                Err(MemError::PartialBuffer { completed, .. }) => {
+                    return Err(MemError::PartialBuffer {
+                        expected: count,
+                        completed: done + completed,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(done)
     }
