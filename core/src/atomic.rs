@@ -6,22 +6,36 @@
 //!
 //! # How it works
 //!
-//! Each published map sits in a *node* with a reference count: one for being current, one per
-//! load guard. A reader loads the current node pointer and increments the count unless it is
-//! zero (a node whose count reached zero is dead and may be recycled); if it was zero the reader
-//! tries again with the new current node. So `memory()` is one load and one compare-and-swap,
-//! never waits for a writer, and a writer never waits for readers.
+//! Each published map sits in a *node*. A node is `LIVE` while it is current, `RETIRED` once a
+//! newer map replaced it, and `RECLAIMED` when its map has been dropped. Guards are counted in
+//! a node's *stripes*: several counters on separate cache lines, a reader picking one by the
+//! address of its own stack, so readers on different threads do not fight over one counter.
 //!
-//! Node memory is never returned to the allocator while the map can still be reached: dead nodes
-//! go to a free list that only writers (serialised by the lock) take from, so a reader holding a
-//! stale node pointer always finds a valid counter. A live node keeps the shared state alive,
-//! which frees every node once the last handle and the last guard are gone.
+//! `memory()` loads the current node, increments a stripe and checks that the node is `LIVE`;
+//! if the node was retired meanwhile it undoes the increment and tries again with the new
+//! current node. That is one load, one uncontended increment and one load: it never waits for
+//! a writer, and a writer never waits for readers. The map of a retired node is dropped by
+//! whoever sees it retired with every stripe at zero: the writer that retired it, or the last
+//! guard to go.
+//!
+//! The ordering argument is the store-buffering one: a reader increments a stripe, then reads
+//! the state; the reclaimer writes `RETIRED`, then reads the stripes. All of these accesses
+//! are `SeqCst`, so at least one side sees the other: either the reclaimer counts the reader,
+//! or the reader sees the node retired and backs off.
+//!
+//! Node memory is never returned to the allocator while the map can still be reached: reclaimed
+//! nodes go to a free list that only writers (serialised by the lock) take from, so a reader
+//! holding a stale node pointer always finds valid counters. A node that is not reclaimed keeps
+//! the shared state alive, which frees every node once the last handle and guard are gone.
 //!
 //! # Loom
 //!
 //! Built with `--cfg loom`, the atomics, the lock and the cell types come from loom, so code that
 //! model-checks its own use of `GuestMemoryAtomic` can call it inside `loom::model`. The maps'
 //! `Arc<M>` stays a standard `Arc` (it is what [`GuestMemoryLoadGuard::into_inner`] returns).
+//! loom treats `SeqCst` accesses as acquire/release only, so under loom the store-buffering
+//! pairs above also get explicit `SeqCst` fences (in C11 the accesses alone suffice), and a node
+//! has two stripes instead of sixteen to keep the model small.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -35,14 +49,31 @@ use core::sync::atomic::Ordering;
 use crate::guest_memory::{GuestAddressSpace, GuestMemory};
 use crate::sync::{self, Arc as SharedArc, AtomicPtr, AtomicUsize, Mutex, MutexGuard, UnsafeCell};
 
-/// One published map and its reference count.
+/// Node states.
+const RECLAIMED: usize = 0;
+const RETIRED: usize = 1;
+const LIVE: usize = 2;
+
+/// Guard counters per node: a power of two.
+#[cfg(not(loom))]
+const STRIPES: usize = 16;
+#[cfg(loom)]
+const STRIPES: usize = 2;
+
+/// A counter on a cache line of its own (two lines: adjacent-line prefetchers pair them).
+#[repr(align(128))]
+struct Stripe(AtomicUsize);
+
+/// One published map and its guard counts.
 struct Node<M> {
-    /// 0: dead (free or being recycled); otherwise 1 if current plus one per guard.
-    refs: AtomicUsize,
-    /// The map; `Some` exactly while `refs > 0`.
+    /// `LIVE`, `RETIRED` or `RECLAIMED` (see the module docs).
+    state: AtomicUsize,
+    /// Guards (plus readers about to back off), spread over cache lines.
+    stripes: [Stripe; STRIPES],
+    /// The map; `Some` from publication until reclamation.
     map: UnsafeCell<Option<Arc<M>>>,
-    /// Keeps the shared state (and so the free list this node returns to) alive while the node
-    /// is live.
+    /// Keeps the shared state (and so the free list this node returns to) alive until the node
+    /// is reclaimed.
     owner: UnsafeCell<Option<SharedArc<Shared<M>>>>,
     /// Free-list link.
     next_free: AtomicPtr<Node<M>>,
@@ -51,12 +82,42 @@ struct Node<M> {
 impl<M> Node<M> {
     fn empty() -> Self {
         Node {
-            refs: AtomicUsize::new(0),
+            state: AtomicUsize::new(RECLAIMED),
+            stripes: core::array::from_fn(|_| Stripe(AtomicUsize::new(0))),
             map: UnsafeCell::new(None),
             owner: UnsafeCell::new(None),
             next_free: AtomicPtr::new(ptr::null_mut()),
         }
     }
+
+    /// Whether no guard holds the node (a racing reader that is about to back off counts too).
+    fn unused(&self) -> bool {
+        self.stripes
+            .iter()
+            .all(|stripe| stripe.0.load(Ordering::SeqCst) == 0)
+    }
+}
+
+/// The stripe this thread uses: threads have separate stacks, so the address of a local is a
+/// cheap thread identity (a wrong guess only costs contention, never correctness).
+#[cfg(not(loom))]
+#[inline(always)]
+fn stripe_hint() -> usize {
+    let marker = 0u8;
+    let at = ptr::addr_of!(marker).addr() >> 16;
+    (at ^ (at >> 5) ^ (at >> 11)) & (STRIPES - 1)
+}
+
+/// Under loom, stack addresses change between executions, which would make the model
+/// non-deterministic: use the number loom gives the thread within an execution (it is only
+/// exposed through `Debug`; the `Hash` of a loom thread id changes between executions).
+#[cfg(loom)]
+fn stripe_hint() -> usize {
+    let id = alloc::format!("{:?}", loom::thread::current().id());
+    id.bytes()
+        .filter(u8::is_ascii_digit)
+        .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'))
+        & (STRIPES - 1)
 }
 
 /// State shared by all handles.
@@ -76,7 +137,7 @@ impl<M> Shared<M> {
     ///
     /// # Safety
     ///
-    /// `node` must be a dead node of `self` (refs 0, fields emptied) that no other thread pushes.
+    /// `node` must be a reclaimed node of `self` (fields emptied) that no other thread pushes.
     unsafe fn push_free(&self, node: NonNull<Node<M>>) {
         let mut head = self.free.load(Ordering::Relaxed);
         loop {
@@ -119,7 +180,8 @@ impl<M> Shared<M> {
 
 impl<M> Drop for Shared<M> {
     fn drop(&mut self) {
-        // Every live node holds an owner reference, so all nodes are dead and on the free list.
+        // Every node that is not reclaimed holds an owner reference, so all nodes are reclaimed
+        // and on the free list.
         let mut head = self.free.load(Ordering::Acquire);
         while let Some(node) = NonNull::new(head) {
             // SAFETY: the node is on the free list of a `Shared` nobody else references any more;
@@ -130,31 +192,65 @@ impl<M> Drop for Shared<M> {
     }
 }
 
-/// Drops one reference to `node`; the last one empties the node and returns it to the free list.
+/// Drops a guard's count on `stripe` of `node` (or a reader's count that it backs out), and
+/// reclaims the node if that was the last use of a retired map.
 ///
 /// # Safety
 ///
-/// The caller must own one reference to `node` (current or guard) and not use it afterwards.
-unsafe fn release<M>(node: NonNull<Node<M>>) {
-    // SAFETY: the caller's reference keeps the node live, and node storage is valid while live.
+/// The caller must own one count on `stripe` of `node` and not use it afterwards.
+unsafe fn unguard<M>(node: NonNull<Node<M>>, stripe: usize) {
+    // SAFETY: node storage lives as long as the shared state, which the node keeps alive until
+    // it is reclaimed, and our count keeps it from being reclaimed until this decrement.
     let n = unsafe { node.as_ref() };
-    if n.refs.fetch_sub(1, Ordering::Release) != 1 {
+    n.stripes[stripe].0.fetch_sub(1, Ordering::SeqCst);
+    sync::store_buffering_fence();
+    if n.state.load(Ordering::SeqCst) == RETIRED {
+        // SAFETY: a node's storage outlives every stale pointer to it (type-stable nodes).
+        unsafe { try_reclaim(node) };
+    }
+}
+
+/// Retires the current map of `node`: new readers no longer adopt it, and it is reclaimed now
+/// or by its last guard.
+///
+/// # Safety
+///
+/// `node` must be a node that the caller just unpublished (swapped out of `current`).
+unsafe fn retire<M>(node: NonNull<Node<M>>) {
+    // SAFETY: an unpublished node is not yet reclaimed, so its storage is valid.
+    let n = unsafe { node.as_ref() };
+    n.state.store(RETIRED, Ordering::SeqCst);
+    sync::store_buffering_fence();
+    // SAFETY: as above.
+    unsafe { try_reclaim(node) };
+}
+
+/// Drops the map of a retired node and returns the node to the free list, if no guard holds it
+/// and nobody else reclaims it first.
+///
+/// # Safety
+///
+/// `node` must point to node storage of a live shared state (nodes are type-stable).
+unsafe fn try_reclaim<M>(node: NonNull<Node<M>>) {
+    // SAFETY: caller contract.
+    let n = unsafe { node.as_ref() };
+    if !n.unused()
+        || n.state
+            .compare_exchange(RETIRED, RECLAIMED, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+    {
         return;
     }
-    // Pair with every other releaser's `Release` decrement: their uses of the map happen before
-    // we drop it. An `Acquire` load of the count does this as an acquire fence would (it reads
-    // our own decrement, which ends the release sequence of every earlier one: nobody changes a
-    // zero count), and unlike a fence ThreadSanitizer understands it (std's `Arc` does the same
-    // under ThreadSanitizer).
-    let _zero = n.refs.load(Ordering::Acquire);
-    // SAFETY: `refs` reached 0, which readers never increment from, and writers only touch nodes
-    // they popped from the free list, which this node is not on yet: we have exclusive access.
+    // SAFETY: the node was retired (no reader adopts it any more) with every stripe at zero (no
+    // guard holds it), and we won the transition to `RECLAIMED`: we have exclusive access to its
+    // fields until we push it onto the free list. The `SeqCst` loads of the stripes read the
+    // guards' `SeqCst` decrements, so their uses of the map happen before we drop it.
     let map = n.map.with_mut(|p| unsafe { (*p).take() });
     // SAFETY: as above.
     let owner = n.owner.with_mut(|p| unsafe { (*p).take() });
     drop(map);
-    let owner = owner.expect("a live node has an owner");
-    // SAFETY: the node is dead, emptied, and pushed once, by us.
+    let owner = owner.expect("a node that is not reclaimed has an owner");
+    // SAFETY: the node is reclaimed, emptied, and pushed once, by us.
     unsafe { owner.push_free(node) };
     // This may drop the shared state and free every node, including `node`, which we no longer
     // touch.
@@ -206,23 +302,22 @@ impl<M> GuestMemoryAtomic<M> {
     /// spelling also works for maps that are not `GuestMemory` (upstream has only the trait
     /// method, so the inherent one has another name to keep `use GuestAddressSpace` meaningful).
     pub fn current(&self) -> GuestMemoryLoadGuard<M> {
+        let stripe = stripe_hint();
         loop {
             let current = self.shared.current.load(Ordering::Acquire);
             let node = NonNull::new(current).expect("the current map exists while a handle does");
             // SAFETY: node storage is freed only when `Shared` drops, and `self` keeps it alive.
             let n = unsafe { node.as_ref() };
-            let mut refs = n.refs.load(Ordering::Relaxed);
-            while refs != 0 {
-                match n
-                    .refs
-                    .compare_exchange(refs, refs + 1, Ordering::Acquire, Ordering::Relaxed)
-                {
-                    // SAFETY: we now hold a reference to a live node.
-                    Ok(_) => return unsafe { GuestMemoryLoadGuard::adopt(node) },
-                    Err(actual) => refs = actual,
-                }
+            n.stripes[stripe].0.fetch_add(1, Ordering::SeqCst);
+            sync::store_buffering_fence();
+            if n.state.load(Ordering::SeqCst) == LIVE {
+                // SAFETY: we hold a count on a live node; the `SeqCst` load that saw `LIVE`
+                // ordered us after the map was stored.
+                return unsafe { GuestMemoryLoadGuard::adopt(node, stripe) };
             }
-            // The node died after we loaded it: a newer map is current. Try again.
+            // The node was retired after we loaded it: a newer map is current. Back out.
+            // SAFETY: we own the count we just added.
+            unsafe { unguard(node, stripe) };
             sync::spin_hint();
         }
     }
@@ -249,19 +344,19 @@ impl<M> GuestMemoryAtomic<M> {
             .shared
             .pop_free(lock)
             .unwrap_or_else(|| NonNull::from(Box::leak(Box::new(Node::empty()))));
-        // SAFETY: a popped or new node is dead and exclusively ours: readers never increment a
-        // zero count, and only the lock holder pops.
+        // SAFETY: a popped or new node is reclaimed and exclusively ours (readers only touch its
+        // stripes and state, and only adopt it once it is `LIVE`), and only the lock holder pops.
         let n = unsafe { node.as_ref() };
         // SAFETY: exclusive access, see above.
         n.map.with_mut(|p| unsafe { *p = Some(map) });
         let owner = self.shared.clone();
         // SAFETY: exclusive access, see above.
         n.owner.with_mut(|p| unsafe { *p = Some(owner) });
-        n.refs.store(1, Ordering::Release);
+        n.state.store(LIVE, Ordering::SeqCst);
         let old = self.shared.current.swap(node.as_ptr(), Ordering::AcqRel);
         if let Some(old) = NonNull::new(old) {
-            // SAFETY: the "current" reference of `old` passed to us with the swap.
-            unsafe { release(old) };
+            // SAFETY: we just unpublished `old`.
+            unsafe { retire(old) };
         }
     }
 }
@@ -303,8 +398,8 @@ impl<M> Drop for GuestMemoryAtomic<M> {
         // their own references.
         let old = self.shared.current.swap(ptr::null_mut(), Ordering::AcqRel);
         if let Some(old) = NonNull::new(old) {
-            // SAFETY: the "current" reference of `old` passed to us with the swap.
-            unsafe { release(old) };
+            // SAFETY: we just unpublished `old`.
+            unsafe { retire(old) };
         }
     }
 }
@@ -328,6 +423,7 @@ impl<M: GuestMemory> GuestAddressSpace for GuestMemoryAtomic<M> {
 pub struct GuestMemoryLoadGuard<M> {
     node: NonNull<Node<M>>,
     map: NonNull<M>,
+    stripe: usize,
     phantom: PhantomData<Arc<M>>,
 }
 
@@ -338,14 +434,16 @@ unsafe impl<M: Send + Sync> Send for GuestMemoryLoadGuard<M> {}
 unsafe impl<M: Send + Sync> Sync for GuestMemoryLoadGuard<M> {}
 
 impl<M> GuestMemoryLoadGuard<M> {
-    /// Wraps a reference the caller holds on a live node.
+    /// Wraps a count the caller holds on `stripe` of a node it saw `LIVE`.
     ///
     /// # Safety
     ///
-    /// The caller must own one reference to the live `node` and hand it over.
-    unsafe fn adopt(node: NonNull<Node<M>>) -> Self {
-        // SAFETY: the node is live (caller contract), so its map is `Some` and not written until
-        // the count returns to zero; our `Acquire` increment ordered us after its initialisation.
+    /// The caller must own one count on `stripe` of `node`, have seen the node `LIVE` after
+    /// taking it, and hand the count over.
+    unsafe fn adopt(node: NonNull<Node<M>>, stripe: usize) -> Self {
+        // SAFETY: the node was live when we checked, with our count taken before, so it cannot
+        // be reclaimed while we hold the count: its map is `Some` and not written until then,
+        // and the `SeqCst` load that saw `LIVE` ordered us after its initialisation.
         let map = unsafe { node.as_ref() }.map.with(|p| {
             // SAFETY: see above.
             let arc = unsafe { (*p).as_ref() }.expect("a live node holds a map");
@@ -354,13 +452,15 @@ impl<M> GuestMemoryLoadGuard<M> {
         GuestMemoryLoadGuard {
             node,
             map,
+            stripe,
             phantom: PhantomData,
         }
     }
 
     /// The snapshot as an `Arc`, consuming the guard.
     pub fn into_inner(self) -> Arc<M> {
-        // SAFETY: the guard's reference keeps the node live, so the map is present and stable.
+        // SAFETY: the guard's count keeps the node from being reclaimed, so the map is present and
+        // stable.
         unsafe { self.node.as_ref() }.map.with(|p| {
             // SAFETY: see above.
             let arc = unsafe { (*p).as_ref() }.expect("a live node holds a map");
@@ -381,13 +481,14 @@ impl<M> Deref for GuestMemoryLoadGuard<M> {
 
 impl<M> Clone for GuestMemoryLoadGuard<M> {
     fn clone(&self) -> Self {
-        // SAFETY: the guard holds a reference, so the node is live.
-        unsafe { self.node.as_ref() }
-            .refs
-            .fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the guard holds a count, so the node cannot be reclaimed meanwhile.
+        unsafe { self.node.as_ref() }.stripes[self.stripe]
+            .0
+            .fetch_add(1, Ordering::SeqCst);
         GuestMemoryLoadGuard {
             node: self.node,
             map: self.map,
+            stripe: self.stripe,
             phantom: PhantomData,
         }
     }
@@ -395,8 +496,8 @@ impl<M> Clone for GuestMemoryLoadGuard<M> {
 
 impl<M> Drop for GuestMemoryLoadGuard<M> {
     fn drop(&mut self) {
-        // SAFETY: the guard owns one reference and is being dropped.
-        unsafe { release(self.node) };
+        // SAFETY: the guard owns one count on its stripe and is being dropped.
+        unsafe { unguard(self.node, self.stripe) };
     }
 }
 
