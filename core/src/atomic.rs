@@ -308,6 +308,12 @@ impl<M> GuestMemoryAtomic<M> {
             let node = NonNull::new(current).expect("the current map exists while a handle does");
             // SAFETY: node storage is freed only when `Shared` drops, and `self` keeps it alive.
             let n = unsafe { node.as_ref() };
+            // A node already retired is not worth counting on: retry at once instead of taking
+            // a count we would have to back out (and maybe reclaim the node for the writer).
+            if n.state.load(Ordering::Relaxed) != LIVE {
+                sync::spin_hint();
+                continue;
+            }
             n.stripes[stripe].0.fetch_add(1, Ordering::SeqCst);
             sync::store_buffering_fence();
             if n.state.load(Ordering::SeqCst) == LIVE {
