@@ -11,31 +11,32 @@
 //! a node's *stripes*: several counters on separate cache lines, a reader picking one by the
 //! address of its own stack, so readers on different threads do not fight over one counter.
 //!
-//! `memory()` loads the current node, increments a stripe and checks that the node is `LIVE`;
-//! if the node was retired meanwhile it undoes the increment and tries again with the new
-//! current node. That is one load, one uncontended increment and one load: it never waits for
-//! a writer, and a writer never waits for readers. The map of a retired node is dropped by
-//! whoever sees it retired with every stripe at zero: the writer that retired it, or the last
-//! guard to go.
+//! `memory()` loads the current node, adds one to a stripe with a compare-and-swap and checks
+//! that the node is still `LIVE`; otherwise it backs out and tries the new current node. It
+//! never waits for a writer, and a writer never waits for readers.
 //!
-//! The ordering argument is the store-buffering one: a reader increments a stripe, then reads
-//! the state; the reclaimer writes `RETIRED`, then reads the stripes. All of these accesses
-//! are `SeqCst`, so at least one side sees the other: either the reclaimer counts the reader,
-//! or the reader sees the node retired and backs off.
+//! Retiring a node *harvests* its stripes: the retirer swaps each stripe for a `HARVESTED`
+//! mark and adds the counts it took to the node's one `remaining` counter. From then on guards
+//! count in `remaining`; a reader never adds to a harvested stripe, and a guard that finds its
+//! stripe harvested drops its count from `remaining` instead. Each count is therefore in exactly
+//! one place, and whoever takes `remaining` to zero (the retirer or the last guard) reclaims the
+//! node: it drops the map and puts the node on a free list. A guard whose count is still on an
+//! unharvested stripe drops it there and touches the node no more, so nothing reads a node after
+//! the count that kept it alive is gone. That matters once every handle is dropped: the last
+//! reclamation then frees the shared state and every node.
 //!
-//! Node memory is never returned to the allocator while the map can still be reached: reclaimed
-//! nodes go to a free list that only writers (serialised by the lock) take from, so a reader
-//! holding a stale node pointer always finds valid counters. A node that is not reclaimed keeps
-//! the shared state alive, which frees every node once the last handle and guard are gone.
+//! Node memory is never returned to the allocator while a handle exists: reclaimed nodes go to
+//! a free list that only writers (serialised by the lock) take from, so a reader holding a stale
+//! node pointer always finds valid counters (a reclaimed node's stripes stay harvested until a
+//! writer publishes it again). A node that is not reclaimed keeps the shared state alive, which
+//! frees every node once the last handle and guard are gone.
 //!
 //! # Loom
 //!
 //! Built with `--cfg loom`, the atomics, the lock and the cell types come from loom, so code that
 //! model-checks its own use of `GuestMemoryAtomic` can call it inside `loom::model`. The maps'
 //! `Arc<M>` stays a standard `Arc` (it is what [`GuestMemoryLoadGuard::into_inner`] returns).
-//! loom treats `SeqCst` accesses as acquire/release only, so under loom the store-buffering
-//! pairs above also get explicit `SeqCst` fences (in C11 the accesses alone suffice), and a node
-//! has two stripes instead of sixteen to keep the model small.
+//! A node has two stripes under loom instead of sixteen, to keep the model small.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -54,6 +55,12 @@ const RECLAIMED: usize = 0;
 const RETIRED: usize = 1;
 const LIVE: usize = 2;
 
+/// Marks a stripe whose count has been moved to [`Node::remaining`].
+const HARVESTED: usize = 1 << (usize::BITS - 1);
+/// Held in `remaining` while the retirer harvests, so that guards dropping meanwhile cannot
+/// take it to zero before every stripe has been added.
+const HARVEST_BIAS: usize = HARVESTED >> 1;
+
 /// Guard counters per node: a power of two.
 #[cfg(not(loom))]
 const STRIPES: usize = 16;
@@ -68,8 +75,11 @@ struct Stripe(AtomicUsize);
 struct Node<M> {
     /// `LIVE`, `RETIRED` or `RECLAIMED` (see the module docs).
     state: AtomicUsize,
-    /// Guards (plus readers about to back off), spread over cache lines.
+    /// Guards (plus readers about to back off), spread over cache lines, until the node is
+    /// retired; then each holds `HARVESTED` until the node is published again.
     stripes: [Stripe; STRIPES],
+    /// The guards of a retired node, once its stripes are harvested.
+    remaining: AtomicUsize,
     /// The map; `Some` from publication until reclamation.
     map: UnsafeCell<Option<Arc<M>>>,
     /// Keeps the shared state (and so the free list this node returns to) alive until the node
@@ -83,18 +93,32 @@ impl<M> Node<M> {
     fn empty() -> Self {
         Node {
             state: AtomicUsize::new(RECLAIMED),
-            stripes: core::array::from_fn(|_| Stripe(AtomicUsize::new(0))),
+            stripes: core::array::from_fn(|_| Stripe(AtomicUsize::new(HARVESTED))),
+            remaining: AtomicUsize::new(0),
             map: UnsafeCell::new(None),
             owner: UnsafeCell::new(None),
             next_free: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    /// Whether no guard holds the node (a racing reader that is about to back off counts too).
-    fn unused(&self) -> bool {
-        self.stripes
-            .iter()
-            .all(|stripe| stripe.0.load(Ordering::SeqCst) == 0)
+    /// Adds one count to `stripe`, unless it has been harvested (the node is retired or
+    /// reclaimed): then the count would be lost, and `false` says so.
+    #[inline(always)]
+    fn count_on(&self, stripe: usize) -> bool {
+        let counter = &self.stripes[stripe].0;
+        let mut seen = counter.load(Ordering::Acquire);
+        while seen & HARVESTED == 0 {
+            match counter.compare_exchange_weak(
+                seen,
+                seen + 1,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => seen = actual,
+            }
+        }
+        false
     }
 }
 
@@ -193,58 +217,72 @@ impl<M> Drop for Shared<M> {
 }
 
 /// Drops a guard's count on `stripe` of `node` (or a reader's count that it backs out), and
-/// reclaims the node if that was the last use of a retired map.
+/// reclaims the node if that was the last count of a retired map.
 ///
 /// # Safety
 ///
 /// The caller must own one count on `stripe` of `node` and not use it afterwards.
 unsafe fn unguard<M>(node: NonNull<Node<M>>, stripe: usize) {
-    // SAFETY: node storage lives as long as the shared state, which the node keeps alive until
-    // it is reclaimed, and our count keeps it from being reclaimed until this decrement.
+    // SAFETY: our count keeps the node from being reclaimed, so its storage is valid until the
+    // count is dropped below; after that the node is not touched (it may be freed at once).
     let n = unsafe { node.as_ref() };
-    n.stripes[stripe].0.fetch_sub(1, Ordering::SeqCst);
-    sync::store_buffering_fence();
-    if n.state.load(Ordering::SeqCst) == RETIRED {
-        // SAFETY: a node's storage outlives every stale pointer to it (type-stable nodes).
-        unsafe { try_reclaim(node) };
+    let counter = &n.stripes[stripe].0;
+    let mut seen = counter.load(Ordering::Acquire);
+    while seen & HARVESTED == 0 {
+        match counter.compare_exchange_weak(seen, seen - 1, Ordering::Release, Ordering::Acquire) {
+            // The retirer will harvest the stripe without our count.
+            Ok(_) => return,
+            Err(actual) => seen = actual,
+        }
+    }
+    // The stripe was harvested with our count in it: the count is in `remaining`.
+    if n.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // SAFETY: we took the last count of a retired node to zero, which happens once.
+        unsafe { reclaim(node) };
     }
 }
 
-/// Retires the current map of `node`: new readers no longer adopt it, and it is reclaimed now
-/// or by its last guard.
+/// Retires `node`: new readers no longer adopt it, its guards move to `remaining`, and it is
+/// reclaimed now or by its last guard.
 ///
 /// # Safety
 ///
 /// `node` must be a node that the caller just unpublished (swapped out of `current`).
 unsafe fn retire<M>(node: NonNull<Node<M>>) {
-    // SAFETY: an unpublished node is not yet reclaimed, so its storage is valid.
+    // SAFETY: an unpublished node is not yet reclaimed (only a retirement leads there), so its
+    // storage is valid, and nothing can free it before `remaining` reaches zero below.
     let n = unsafe { node.as_ref() };
-    n.state.store(RETIRED, Ordering::SeqCst);
-    sync::store_buffering_fence();
-    // SAFETY: as above.
-    unsafe { try_reclaim(node) };
+    n.state.store(RETIRED, Ordering::Release);
+    // Set before any stripe shows `HARVESTED`: the swaps below release it to the guards that
+    // see the mark.
+    n.remaining.store(HARVEST_BIAS, Ordering::Relaxed);
+    let counted: usize = n
+        .stripes
+        .iter()
+        .map(|stripe| stripe.0.swap(HARVESTED, Ordering::AcqRel))
+        .sum();
+    let unbias = HARVEST_BIAS - counted;
+    if n.remaining.fetch_sub(unbias, Ordering::AcqRel) == unbias {
+        // SAFETY: no guard was left (all counted ones already dropped theirs): we took
+        // `remaining` to zero, which happens once.
+        unsafe { reclaim(node) };
+    }
 }
 
-/// Drops the map of a retired node and returns the node to the free list, if no guard holds it
-/// and nobody else reclaims it first.
+/// Drops the map of a retired node whose last count is gone and returns the node to the free
+/// list.
 ///
 /// # Safety
 ///
-/// `node` must point to node storage of a live shared state (nodes are type-stable).
-unsafe fn try_reclaim<M>(node: NonNull<Node<M>>) {
-    // SAFETY: caller contract.
+/// `node` must be a retired node whose `remaining` the caller just took to zero.
+unsafe fn reclaim<M>(node: NonNull<Node<M>>) {
+    // SAFETY: no guard holds the node and no reader adopts it (it is retired and its stripes
+    // are harvested), so we have exclusive access to its fields until we push it onto the free
+    // list. Every guard dropped its count with release ordering, and the acquire side of the
+    // read-modify-write that reached zero orders their uses of the map before the drop.
     let n = unsafe { node.as_ref() };
-    if !n.unused()
-        || n.state
-            .compare_exchange(RETIRED, RECLAIMED, Ordering::SeqCst, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    // SAFETY: the node was retired (no reader adopts it any more) with every stripe at zero (no
-    // guard holds it), and we won the transition to `RECLAIMED`: we have exclusive access to its
-    // fields until we push it onto the free list. The `SeqCst` loads of the stripes read the
-    // guards' `SeqCst` decrements, so their uses of the map happen before we drop it.
+    n.state.store(RECLAIMED, Ordering::Relaxed);
+    // SAFETY: exclusive access, see above.
     let map = n.map.with_mut(|p| unsafe { (*p).take() });
     // SAFETY: as above.
     let owner = n.owner.with_mut(|p| unsafe { (*p).take() });
@@ -296,7 +334,7 @@ impl<M> GuestMemoryAtomic<M> {
         Self::from(Arc::new(map))
     }
 
-    /// The current map. Never blocks: one load and one compare-and-swap in the common case.
+    /// The current map. Never blocks: a few loads and one compare-and-swap in the common case.
     ///
     /// For guest memories, [`GuestAddressSpace::memory`] is the same call; this inherent
     /// spelling also works for maps that are not `GuestMemory` (upstream has only the trait
@@ -308,22 +346,19 @@ impl<M> GuestMemoryAtomic<M> {
             let node = NonNull::new(current).expect("the current map exists while a handle does");
             // SAFETY: node storage is freed only when `Shared` drops, and `self` keeps it alive.
             let n = unsafe { node.as_ref() };
-            // A node already retired is not worth counting on: retry at once instead of taking
-            // a count we would have to back out (and maybe reclaim the node for the writer).
-            if n.state.load(Ordering::Relaxed) != LIVE {
-                sync::spin_hint();
-                continue;
+            // A node already retired is not worth counting on: retry at once.
+            if n.state.load(Ordering::Relaxed) == LIVE && n.count_on(stripe) {
+                // Still `LIVE` with our count taken: adopt it. (A node being published again
+                // has unharvested stripes before it is `LIVE`.)
+                if n.state.load(Ordering::Acquire) == LIVE {
+                    // SAFETY: we hold a count on a node we saw `LIVE` after taking it; the
+                    // acquire load ordered us after the map was stored.
+                    return unsafe { GuestMemoryLoadGuard::adopt(node, stripe) };
+                }
+                // Retired after we loaded it: a newer map is current. Back out.
+                // SAFETY: we own the count we just added.
+                unsafe { unguard(node, stripe) };
             }
-            n.stripes[stripe].0.fetch_add(1, Ordering::SeqCst);
-            sync::store_buffering_fence();
-            if n.state.load(Ordering::SeqCst) == LIVE {
-                // SAFETY: we hold a count on a live node; the `SeqCst` load that saw `LIVE`
-                // ordered us after the map was stored.
-                return unsafe { GuestMemoryLoadGuard::adopt(node, stripe) };
-            }
-            // The node was retired after we loaded it: a newer map is current. Back out.
-            // SAFETY: we own the count we just added.
-            unsafe { unguard(node, stripe) };
             sync::spin_hint();
         }
     }
@@ -358,7 +393,11 @@ impl<M> GuestMemoryAtomic<M> {
         let owner = self.shared.clone();
         // SAFETY: exclusive access, see above.
         n.owner.with_mut(|p| unsafe { *p = Some(owner) });
-        n.state.store(LIVE, Ordering::SeqCst);
+        // Readers may count on the node from here on, but adopt it only once it is `LIVE`.
+        for stripe in &n.stripes {
+            stripe.0.store(0, Ordering::Release);
+        }
+        n.state.store(LIVE, Ordering::Release);
         let old = self.shared.current.swap(node.as_ptr(), Ordering::AcqRel);
         if let Some(old) = NonNull::new(old) {
             // SAFETY: we just unpublished `old`.
@@ -449,7 +488,7 @@ impl<M> GuestMemoryLoadGuard<M> {
     unsafe fn adopt(node: NonNull<Node<M>>, stripe: usize) -> Self {
         // SAFETY: the node was live when we checked, with our count taken before, so it cannot
         // be reclaimed while we hold the count: its map is `Some` and not written until then,
-        // and the `SeqCst` load that saw `LIVE` ordered us after its initialisation.
+        // and the acquire load that saw `LIVE` ordered us after its initialisation.
         let map = unsafe { node.as_ref() }.map.with(|p| {
             // SAFETY: see above.
             let arc = unsafe { (*p).as_ref() }.expect("a live node holds a map");
@@ -488,9 +527,11 @@ impl<M> Deref for GuestMemoryLoadGuard<M> {
 impl<M> Clone for GuestMemoryLoadGuard<M> {
     fn clone(&self) -> Self {
         // SAFETY: the guard holds a count, so the node cannot be reclaimed meanwhile.
-        unsafe { self.node.as_ref() }.stripes[self.stripe]
-            .0
-            .fetch_add(1, Ordering::SeqCst);
+        let n = unsafe { self.node.as_ref() };
+        if !n.count_on(self.stripe) {
+            // Harvested: our own count is in `remaining` and keeps it above zero.
+            n.remaining.fetch_add(1, Ordering::Relaxed);
+        }
         GuestMemoryLoadGuard {
             node: self.node,
             map: self.map,

@@ -88,14 +88,3 @@ pub(crate) fn spin_hint() {
     #[cfg(not(loom))]
     core::hint::spin_loop();
 }
-
-/// Orders a `SeqCst` access before a later `SeqCst` access of another location in
-/// store-buffering patterns. In C11, `SeqCst` accesses alone forbid the store-buffering outcome,
-/// so outside loom this is nothing; loom models `SeqCst` accesses as acquire/release only and
-/// needs the fence.
-#[cfg(feature = "alloc")]
-#[inline(always)]
-pub(crate) fn store_buffering_fence() {
-    #[cfg(loom)]
-    loom::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
-}

@@ -164,3 +164,47 @@ fn the_last_guard_may_outlive_every_handle_on_another_thread() {
         assert_eq!(drops[1].load(Ordering::SeqCst), 1);
     });
 }
+
+#[test]
+fn two_guards_outliving_every_handle_drop_on_two_threads() {
+    model(|| {
+        let drops = counters();
+        let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
+        let first = mem.current();
+        let second = mem.current();
+        drop(mem);
+        let a = thread::spawn(move || drop(first));
+        let b = thread::spawn(move || drop(second));
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(drops[0].load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn guards_of_two_threads_drop_while_the_map_is_replaced_and_the_handle_dropped() {
+    model(|| {
+        let drops = counters();
+        let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let mem = mem.clone();
+                // Each thread counts on the stripe of its own thread id.
+                thread::spawn(move || {
+                    let guard = mem.current();
+                    drop(mem);
+                    let copy = guard.clone();
+                    drop(guard);
+                    copy.assert_whole();
+                })
+            })
+            .collect();
+        mem.lock().unwrap().replace(Map::new(1, &drops));
+        drop(mem);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        assert_eq!(drops[0].load(Ordering::SeqCst), 1);
+        assert_eq!(drops[1].load(Ordering::SeqCst), 1);
+    });
+}

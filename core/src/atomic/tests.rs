@@ -265,3 +265,31 @@ fn the_last_release_in_another_thread_is_ordered_after_the_readers_use() {
         assert_eq!(dropped(&drops, id), 1, "map {id}");
     }
 }
+
+/// Regression test for a use-after-free found by loom: with every handle gone, two guards of one
+/// map dropped at once could both look at the node after dropping their counts, while the other
+/// one's reclamation freed it. Miri (with many seeds) checks this natively too.
+#[test]
+fn guards_outliving_every_handle_drop_at_once_in_two_threads() {
+    let rounds = if cfg!(miri) { 10 } else { 2_000 };
+    for _ in 0..rounds {
+        let drops = counters(1);
+        let mem = GuestMemoryAtomic::new(Map {
+            id: 0,
+            drops: drops.clone(),
+        });
+        let guards = [mem.current(), mem.current(), mem.current()];
+        drop(mem);
+        let start = std::sync::Barrier::new(guards.len());
+        std::thread::scope(|s| {
+            for guard in guards {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    drop(guard);
+                });
+            }
+        });
+        assert_eq!(dropped(&drops, 0), 1);
+    }
+}
