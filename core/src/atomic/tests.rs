@@ -18,6 +18,15 @@ struct Map {
     drops: StdArc<Vec<AtomicUsize>>,
 }
 
+impl Map {
+    fn new(id: usize, drops: &StdArc<Vec<AtomicUsize>>) -> Self {
+        Map {
+            id,
+            drops: drops.clone(),
+        }
+    }
+}
+
 impl Drop for Map {
     fn drop(&mut self) {
         self.drops[self.id].fetch_add(1, Ordering::SeqCst);
@@ -35,15 +44,9 @@ fn dropped(drops: &[AtomicUsize], id: usize) -> usize {
 #[test]
 fn a_guard_taken_before_replace_keeps_the_old_map() {
     let drops = counters(3);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
     let old = mem.current();
-    mem.lock().unwrap().replace(Map {
-        id: 1,
-        drops: drops.clone(),
-    });
+    mem.lock().unwrap().replace(Map::new(1, &drops));
     assert_eq!(old.id, 0);
     assert_eq!(mem.current().id, 1);
     assert_eq!(
@@ -59,19 +62,10 @@ fn a_guard_taken_before_replace_keeps_the_old_map() {
 #[test]
 fn a_map_without_guards_is_dropped_at_replace() {
     let drops = counters(3);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
-    mem.lock().unwrap().replace(Map {
-        id: 1,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
+    mem.lock().unwrap().replace(Map::new(1, &drops));
     assert_eq!(dropped(&drops, 0), 1);
-    mem.lock().unwrap().replace(Map {
-        id: 2,
-        drops: drops.clone(),
-    });
+    mem.lock().unwrap().replace(Map::new(2, &drops));
     assert_eq!((dropped(&drops, 1), dropped(&drops, 2)), (1, 0));
     drop(mem);
     assert_eq!(dropped(&drops, 2), 1);
@@ -80,17 +74,11 @@ fn a_map_without_guards_is_dropped_at_replace() {
 #[test]
 fn guards_clone_and_convert_into_an_arc() {
     let drops = counters(2);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
     let g = mem.current();
     let g2 = g.clone();
     let arc = g.into_inner();
-    mem.lock().unwrap().replace(Map {
-        id: 1,
-        drops: drops.clone(),
-    });
+    mem.lock().unwrap().replace(Map::new(1, &drops));
     drop(g2);
     assert_eq!(
         dropped(&drops, 0),
@@ -105,10 +93,7 @@ fn guards_clone_and_convert_into_an_arc() {
 #[test]
 fn guards_outlive_every_handle() {
     let drops = counters(1);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
     let clone = mem.clone();
     let g = clone.current();
     drop(mem);
@@ -122,15 +107,9 @@ fn guards_outlive_every_handle() {
 #[test]
 fn clones_share_the_map() {
     let drops = counters(2);
-    let a = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let a = GuestMemoryAtomic::new(Map::new(0, &drops));
     let b = a.clone();
-    b.lock().unwrap().replace(Map {
-        id: 1,
-        drops: drops.clone(),
-    });
+    b.lock().unwrap().replace(Map::new(1, &drops));
     assert_eq!(a.current().id, 1);
     let c = GuestMemoryAtomic::from(StdArc::new(Map {
         id: 0,
@@ -143,19 +122,13 @@ fn clones_share_the_map() {
 fn every_map_is_dropped_exactly_once_with_interleaved_guards() {
     const N: usize = 40;
     let drops = counters(N);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
     let mut guards = Vec::new();
     for id in 1..N {
         if id % 3 != 0 {
             guards.push(mem.current());
         }
-        mem.lock().unwrap().replace(Map {
-            id,
-            drops: drops.clone(),
-        });
+        mem.lock().unwrap().replace(Map::new(id, &drops));
         if id % 5 == 0 && !guards.is_empty() {
             guards.remove(guards.len() / 2);
         }
@@ -197,10 +170,7 @@ fn handles_and_guards_are_send_and_sync() {
 fn readers_and_a_writer_in_threads_see_whole_maps() {
     let rounds = if cfg!(miri) { 20 } else { 2000 };
     let drops = counters(rounds + 1);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
     std::thread::scope(|s| {
         for _ in 0..2 {
             let mem = mem.clone();
@@ -216,10 +186,7 @@ fn readers_and_a_writer_in_threads_see_whole_maps() {
             });
         }
         for id in 1..=rounds {
-            mem.lock().unwrap().replace(Map {
-                id,
-                drops: drops.clone(),
-            });
+            mem.lock().unwrap().replace(Map::new(id, &drops));
         }
     });
     drop(mem);
@@ -239,10 +206,7 @@ fn readers_and_a_writer_in_threads_see_whole_maps() {
 fn the_last_release_in_another_thread_is_ordered_after_the_readers_use() {
     let rounds = if cfg!(miri) { 20 } else { 20_000 };
     let drops = counters(rounds + 1);
-    let mem = GuestMemoryAtomic::new(Map {
-        id: 0,
-        drops: drops.clone(),
-    });
+    let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
     std::thread::scope(|s| {
         let reader = mem.clone();
         s.spawn(move || {
@@ -254,10 +218,7 @@ fn the_last_release_in_another_thread_is_ordered_after_the_readers_use() {
             }
         });
         for id in 1..=rounds {
-            mem.lock().unwrap().replace(Map {
-                id,
-                drops: drops.clone(),
-            });
+            mem.lock().unwrap().replace(Map::new(id, &drops));
         }
     });
     drop(mem);
@@ -274,10 +235,7 @@ fn guards_outliving_every_handle_drop_at_once_in_two_threads() {
     let rounds = if cfg!(miri) { 10 } else { 2_000 };
     for _ in 0..rounds {
         let drops = counters(1);
-        let mem = GuestMemoryAtomic::new(Map {
-            id: 0,
-            drops: drops.clone(),
-        });
+        let mem = GuestMemoryAtomic::new(Map::new(0, &drops));
         let guards = [mem.current(), mem.current(), mem.current()];
         drop(mem);
         let start = std::sync::Barrier::new(guards.len());

@@ -50,13 +50,7 @@ impl WriteVolatile for &mut [u8] {
         buf: &VolatileSlice<'_, B>,
     ) -> Result<(), VolatileMemoryError> {
         let completed = self.write_volatile(buf)?;
-        if completed != buf.len() {
-            return Err(VolatileMemoryError::PartialBuffer {
-                expected: buf.len(),
-                completed,
-            });
-        }
-        Ok(())
+        VolatileMemoryError::check_complete(buf.len(), completed)
     }
 }
 

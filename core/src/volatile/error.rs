@@ -66,6 +66,21 @@ pub enum VolatileMemoryError {
 /// Result of a volatile access.
 pub type VolatileMemoryResult<T> = Result<T, VolatileMemoryError>;
 
+impl VolatileMemoryError {
+    /// `Ok` if all `expected` bytes were moved, else `PartialBuffer { expected, completed }`.
+    #[inline]
+    pub(crate) fn check_complete(expected: usize, completed: usize) -> Result<(), Self> {
+        if completed == expected {
+            Ok(())
+        } else {
+            Err(Self::PartialBuffer {
+                expected,
+                completed,
+            })
+        }
+    }
+}
+
 impl fmt::Display for VolatileMemoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

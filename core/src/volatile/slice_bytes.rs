@@ -127,24 +127,12 @@ impl<B: BitmapSlice> Bytes<usize> for VolatileSlice<'_, B> {
 
     fn write_slice(&self, buf: &[u8], addr: usize) -> VolatileMemoryResult<()> {
         let completed = self.write(buf, addr)?;
-        if completed != buf.len() {
-            return Err(VolatileMemoryError::PartialBuffer {
-                expected: buf.len(),
-                completed,
-            });
-        }
-        Ok(())
+        VolatileMemoryError::check_complete(buf.len(), completed)
     }
 
     fn read_slice(&self, buf: &mut [u8], addr: usize) -> VolatileMemoryResult<()> {
         let completed = self.read(buf, addr)?;
-        if completed != buf.len() {
-            return Err(VolatileMemoryError::PartialBuffer {
-                expected: buf.len(),
-                completed,
-            });
-        }
-        Ok(())
+        VolatileMemoryError::check_complete(buf.len(), completed)
     }
 
     #[inline]
