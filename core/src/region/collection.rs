@@ -48,7 +48,9 @@ pub struct GuestRegionCollection<R> {
 #[derive(Debug)]
 struct Slot<R> {
     region: Arc<R>,
-    direct: Option<DirectMapping>,
+    /// Detached from `region`'s borrow: the slot keeps `region` alive, and the collection never
+    /// borrows a region mutably.
+    direct: Option<DirectMapping<'static>>,
 }
 
 impl<R> Clone for Slot<R> {
@@ -110,7 +112,12 @@ impl<R: GuestMemoryRegion> GuestRegionCollection<R> {
             let (start, last) = bounds_of(region.as_ref()).ok()?;
             let direct = region
                 .direct_mapping()
-                .filter(|d| u64::try_from(d.len()).is_ok_and(|len| len == region.len()));
+                .filter(|d| u64::try_from(d.len()).is_ok_and(|len| len == region.len()))
+                // SAFETY: the slot keeps `region` in its `Arc` for as long as it keeps the
+                // mapping, and the collection never borrows a region mutably. (A region written
+                // in safe code can only return a mapping borrowed from memory it owns, which
+                // cannot be dropped through shared references.)
+                .map(|d| unsafe { d.detach() });
             Some((start, last, Slot { region, direct }))
         }));
         GuestRegionCollection { index }
@@ -214,8 +221,10 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
             let offset = usize::try_from(offset).ok()?;
             // SAFETY: `offset..offset + len` lies inside the region (checked above), and the
             // contract of `DirectMapping::new` makes the mapping valid for the region's whole
-            // life, which the `Arc` in `self` extends over the borrow of `self`; the slice
-            // carries the region's bitmap at `offset` and no hook, as `get_slice` would.
+            // life while it is not borrowed mutably; the `Arc` in `self` keeps the region alive
+            // over the borrow of `self`, and nothing borrows it mutably (see `Slot::direct`).
+            // The slice carries the region's bitmap at `offset` and no hook, as `get_slice`
+            // would.
             return Some(unsafe {
                 VolatileSlice::with_bitmap(
                     offset_ptr(direct.as_ptr(), offset),

@@ -146,7 +146,7 @@ pub trait GuestMemoryRegion: Bytes<MemoryRegionAddress, E = GuestMemoryError> {
     /// [`get_slice`](Self::get_slice) on every access; slices made from it carry
     /// `bitmap().slice_at(offset)` and no mapping hook, exactly what `get_slice` returns for
     /// such a region.
-    fn direct_mapping(&self) -> Option<DirectMapping> {
+    fn direct_mapping(&self) -> Option<DirectMapping<'_>> {
         None
     }
 }

@@ -146,7 +146,7 @@ impl<B: Bitmap> GuestMemoryRegion for RawRegion<B> {
     }
 
     #[inline]
-    fn direct_mapping(&self) -> Option<DirectMapping> {
+    fn direct_mapping(&self) -> Option<DirectMapping<'_>> {
         // SAFETY: the constructor's contract makes `ptr` valid for `len` bytes, from any thread,
         // for as long as the region lives, with no references into it; `get_slice` accesses
         // exactly `ptr + offset`.

@@ -124,7 +124,7 @@ impl<B: Bitmap> GuestMemoryRegion for GuestRegionMmap<B> {
         self.guest_base
     }
 
-    fn direct_mapping(&self) -> Option<DirectMapping> {
+    fn direct_mapping(&self) -> Option<DirectMapping<'_>> {
         // The `Arc` keeps the mapping alive as long as this region.
         self.mapping.direct_mapping()
     }

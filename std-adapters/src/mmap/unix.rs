@@ -276,16 +276,21 @@ impl<B: Bitmap> MmapRegion<B> {
     }
 
     /// The region's memory as one lasting host mapping; `None` for a lazily mapped Xen region.
-    pub(crate) fn direct_mapping(&self) -> Option<DirectMapping> {
+    pub(crate) fn direct_mapping(&self) -> Option<DirectMapping<'_>> {
         #[cfg(all(feature = "xen", target_os = "linux"))]
         if let Owner::Xen(xen) = &self.owner
             && xen.lazy_mapping().is_some()
         {
             return None;
         }
+        // A mapping of more than `isize::MAX` bytes (possible on 32-bit hosts) takes the
+        // `get_slice` path instead.
+        if isize::try_from(self.size).is_err() {
+            return None;
+        }
         // SAFETY: invariant 1: `addr` is valid for `size` bytes for as long as the region lives
         // (the lazily mapped exception was handled above), it is only reached through volatile
-        // accesses, `size` fits one mapping (at most `isize::MAX`), and `get_slice` accesses
+        // accesses, `size` is at most `isize::MAX` (checked above), and `get_slice` accesses
         // exactly `addr + offset`.
         Some(unsafe { DirectMapping::new(self.addr, self.size) })
     }

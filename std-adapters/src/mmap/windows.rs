@@ -164,10 +164,15 @@ impl<B: Bitmap> MmapRegion<B> {
 
 impl<B> MmapRegion<B> {
     /// The region's memory as one lasting host mapping.
-    pub(crate) fn direct_mapping(&self) -> Option<DirectMapping> {
+    pub(crate) fn direct_mapping(&self) -> Option<DirectMapping<'_>> {
+        // A view of more than `isize::MAX` bytes (possible for 32-bit large-address-aware
+        // programs) takes the `get_slice` path instead.
+        if isize::try_from(self.size).is_err() {
+            return None;
+        }
         // SAFETY: the type invariant keeps `addr` valid for `size` bytes for as long as the
-        // region lives; it is only reached through volatile accesses, and `get_slice` accesses
-        // exactly `addr + offset`.
+        // region lives; it is only reached through volatile accesses, `size` is at most
+        // `isize::MAX` (checked above), and `get_slice` accesses exactly `addr + offset`.
         Some(unsafe { DirectMapping::new(self.addr, self.size) })
     }
 }
