@@ -73,6 +73,9 @@ atomic_integer!(AtomicU64, u64);
 ///
 /// Implemented for the integers of 8 to 32 bits and `usize`/`isize` everywhere, and for `u64`/`i64`
 /// where the target has 64-bit atomics (`target_has_atomic = "64"`).
+///
+/// `A` must have the size of `Self`: the accesses check the bounds of `Self` and then touch
+/// `A`. A `load` or `store` of a type whose `A` has another size fails to compile.
 pub trait AtomicAccess:
     ByteValued
     + From<<<Self as AtomicAccess>::A as AtomicInteger>::V>

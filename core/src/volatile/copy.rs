@@ -214,9 +214,16 @@ pub(crate) unsafe fn write_element<T: ByteValued>(base: *mut u8, index: usize, v
 /// while this call runs (guest memory never has Rust references into it).
 #[inline(always)]
 pub(crate) unsafe fn atomic_load<T: AtomicAccess>(src: *const u8, order: Ordering) -> T {
+    // `AtomicAccess` is a safe trait, so nothing else ties the two sizes together.
+    const {
+        assert!(
+            size_of::<T>() == size_of::<T::A>(),
+            "AtomicAccess::A must have the size of Self"
+        )
+    };
     debug_assert!(is_aligned(src, align_of::<T::A>()));
-    // SAFETY: `src` is valid and aligned for `T::A` (same size as `T`, contract of
-    // `AtomicInteger`). A shared reference to an atomic type only asserts that the bytes are
+    // SAFETY: `src` is valid for `size_of::<T>()` bytes, which is the size of `T::A` (asserted
+    // above), and aligned for `T::A` (caller contract). A shared reference to an atomic type only asserts that the bytes are
     // accessed atomically while it lives, which holds for the duration of this call.
     let atomic = unsafe { &*src.cast::<T::A>() };
     T::from(atomic.load(order))
@@ -229,6 +236,12 @@ pub(crate) unsafe fn atomic_load<T: AtomicAccess>(src: *const u8, order: Orderin
 /// As for [`atomic_load`], with `dst` valid for writes.
 #[inline(always)]
 pub(crate) unsafe fn atomic_store<T: AtomicAccess>(dst: *mut u8, val: T, order: Ordering) {
+    const {
+        assert!(
+            size_of::<T>() == size_of::<T::A>(),
+            "AtomicAccess::A must have the size of Self"
+        )
+    };
     debug_assert!(is_aligned(dst, align_of::<T::A>()));
     // SAFETY: as in `atomic_load`; atomics have interior mutability, so a shared reference is
     // enough to store through.

@@ -44,7 +44,10 @@ pub struct MappedWindow {
 ///
 /// An implementation must guarantee that a successful `map(offset, len, write)` returns a
 /// pointer valid for reads (and, if `write`, writes) of `len` bytes, holding the contents of the
-/// object at `offset..offset + len`, until `unmap` is called with the returned window; and that
+/// object at `offset..offset + len`, until `unmap` is called with the returned window; that for
+/// `len > 0` the pointer has the alignment of `offset` up to 8 (`ptr % 8 == offset % 8`, as any
+/// mapping at page granularity gives), because atomic accesses check alignment on the offset;
+/// and that
 /// `unmap` makes no other window invalid.
 pub unsafe trait LazyMapping: fmt::Debug {
     /// Maps `len` bytes at `offset` of the object, for reading or for writing.
@@ -117,6 +120,10 @@ impl<'a> PtrGuard<'a> {
                     len,
                     errno: e.errno,
                 })?;
+        debug_assert!(
+            len == 0 || window.ptr.addr() % 8 == offset % 8,
+            "LazyMapping::map must keep the alignment of the offset"
+        );
         Ok(PtrGuard {
             ptr: window.ptr,
             len,
