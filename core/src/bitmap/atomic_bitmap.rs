@@ -102,9 +102,7 @@ impl AtomicBitmap {
 
     /// Cleans page `index` (ignored past the end).
     pub fn reset_bit(&self, index: usize) {
-        if index < self.pages {
-            self.words[index / WORD_BITS].fetch_and(!(1 << (index % WORD_BITS)), Ordering::Release);
-        }
+        words::update_bit(&self.words, self.pages, index, false);
     }
 
     /// The number of pages (bits).

@@ -252,7 +252,7 @@ mod slow {
             tail.write_prefix(second)?;
             return Ok(());
         }
-        mem.write_slice(bytes, addr)
+        complete(bytes.len(), write(mem, bytes, addr)?)
     }
 
     /// An object across two adjacent regions, else the general path (which reports the error).
@@ -271,7 +271,8 @@ mod slow {
             tail.read_prefix(second)?;
             return Ok(value);
         }
-        mem.read_slice(value.as_mut_slice(), addr)?;
+        let bytes = value.as_mut_slice();
+        complete(bytes.len(), read(mem, bytes, addr)?)?;
         Ok(value)
     }
 
@@ -285,8 +286,9 @@ mod slow {
         addr: GuestAddress,
         order: Ordering,
     ) -> Result<()> {
-        let first = mem
-            .get_slices(addr, size_of::<O>(), Permissions::Write)?
+        // The iterator lives until the access is done: it may hold an IOMMU's IOTLB guard.
+        let mut pieces = mem.get_slices(addr, size_of::<O>(), Permissions::Write)?;
+        let first = pieces
             .next()
             .ok_or(GuestMemoryError::InvalidGuestAddress(addr))??;
         Ok(Bytes::store(&first, val, 0, order)?)
@@ -300,8 +302,9 @@ mod slow {
         addr: GuestAddress,
         order: Ordering,
     ) -> Result<O> {
-        let first = mem
-            .get_slices(addr, size_of::<O>(), Permissions::Read)?
+        // As in `store`: the iterator outlives the access.
+        let mut pieces = mem.get_slices(addr, size_of::<O>(), Permissions::Read)?;
+        let first = pieces
             .next()
             .ok_or(GuestMemoryError::InvalidGuestAddress(addr))??;
         Ok(Bytes::load(&first, 0, order)?)

@@ -145,8 +145,9 @@ pub trait GuestMemoryBackend {
     /// # Errors
     ///
     /// `InvalidGuestAddress(addr)` if nothing was processed; `CallbackOutOfRange` if `f`
-    /// reports more than it was given; `GuestAddressOverflow` if the range wraps past
-    /// `u64::MAX`; or `f`'s error.
+    /// reports more than it was given; `GuestAddressOverflow` if a piece ends past
+    /// `u64::MAX + 1`; or `f`'s error. A range that runs exactly to the top continues at
+    /// address 0, as in vm-memory 0.18 ([`get_slices`](Self::get_slices) refuses that instead).
     #[deprecated(since = "0.17.0", note = "use the `get_slices()` iterator")]
     fn try_access<F>(&self, count: usize, addr: GuestAddress, mut f: F) -> Result<usize>
     where
@@ -167,7 +168,7 @@ pub trait GuestMemoryBackend {
                     };
                     cursor = match cursor.overflowing_add(done as u64) {
                         (next, false) => next,
-                        // Wrapping to exactly zero ends a range at the top of the space.
+                        // Wrapping to exactly zero continues at address 0, as upstream does.
                         (GuestAddress(0), true) => GuestAddress(0),
                         (_, true) => return Err(GuestMemoryError::GuestAddressOverflow),
                     };

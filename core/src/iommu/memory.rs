@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Error, Iommu, IommuMemorySliceIterator, IotlbIterator, IovaRange};
 use crate::address::GuestAddress;
-use crate::bitmap::{BS, Bitmap};
+use crate::bitmap::BS;
 use crate::guest_memory::{
     GuestMemory, GuestMemoryBackend, GuestMemoryError, GuestMemoryResult, GuestMemorySliceIterator,
     Permissions,
@@ -227,24 +227,21 @@ impl<M: GuestMemoryBackend, I: Iommu> GuestMemory for IommuMemory<M, I> {
         (!self.get_iommu_enabled()).then_some(&self.backend)
     }
 
-    /// As the provided method (the first item of `get_slices`), but with the backend's own
-    /// lookup, and without building a slice iterator.
+    /// The backend's own lookup while the IOMMU is disabled. While it translates, `None`: a
+    /// slice returned here would be used after the IOTLB guard of the translation is gone, so
+    /// accesses take [`get_slices`](GuestMemory::get_slices), whose iterator holds the guard
+    /// until they are done.
     #[inline]
     fn first_slice(
         &self,
         addr: GuestAddress,
         count: usize,
-        access: Permissions,
+        _access: Permissions,
     ) -> Option<VolatileSlice<'_, BS<'_, Self::Bitmap>>> {
-        if !self.get_iommu_enabled() {
-            return GuestMemoryBackend::first_slice(&self.backend, addr, count);
+        if self.get_iommu_enabled() {
+            return None;
         }
-        let piece = self.translate(addr, count, access).ok()?.next()?;
-        let slice =
-            GuestMemoryBackend::first_slice(&self.backend, piece.base, piece.length.min(count))?;
-        // `translate` checked that the range fits in `usize`.
-        let offset = usize::try_from(addr.0).ok()?;
-        Some(slice.with_replaced_bitmap(self.bitmap.slice_at(offset)))
+        GuestMemoryBackend::first_slice(&self.backend, addr, count)
     }
 }
 

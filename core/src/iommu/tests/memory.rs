@@ -527,7 +527,7 @@ fn first_piece<M: GuestMemory>(
 }
 
 #[test]
-fn the_first_slice_fast_path_agrees_with_get_slices() {
+fn the_first_slice_fast_path_is_the_backends_and_only_while_disabled() {
     let mem = iommu_mem();
     let iommu = mem.iommu();
     iommu.map_in_iotlb(0x10000, 0x1180, 0x80, ReadWrite);
@@ -550,30 +550,22 @@ fn the_first_slice_fast_path_agrees_with_get_slices() {
         (0x10fc, 8, Write),      // physical: across adjacent regions
         (0x11fc, 8, Read),       // physical: into the hole
     ];
-    for enabled in [true, false] {
-        mem.set_iommu_enabled(enabled);
-        for (addr, count, access) in cases {
-            let fast = mem
-                .first_slice(ga(addr), count, access)
-                .map(|s| (s.raw_ptr(), s.len()));
-            let want = first_piece(&mem, addr, count, access);
-            assert_eq!(
-                fast, want,
-                "enabled {enabled}: {addr:#x}+{count} {access:?}"
-            );
-        }
+    for (addr, count, access) in cases {
+        // Enabled, there is no fast path: a slice from it would outlive the IOTLB guard, so
+        // every access goes through `get_slices`, whose iterator holds the guard.
+        mem.set_iommu_enabled(true);
+        assert!(
+            mem.first_slice(ga(addr), count, access).is_none(),
+            "enabled: {addr:#x}+{count} {access:?}"
+        );
+        mem.set_iommu_enabled(false);
+        let fast = mem
+            .first_slice(ga(addr), count, access)
+            .map(|s| (s.raw_ptr(), s.len()));
+        let want = first_piece(&mem, addr, count, access);
+        assert_eq!(fast, want, "disabled: {addr:#x}+{count} {access:?}");
     }
-    // Enabled, the fast path finds what it should and nothing where nothing is mapped.
-    mem.set_iommu_enabled(true);
     let len = |addr, count| mem.first_slice(ga(addr), count, Read).map(|s| s.len());
-    assert_eq!(len(0x10000, 8), Some(8));
-    assert_eq!(
-        len(0x1007c, 8),
-        Some(4),
-        "the first piece ends with its IOTLB entry"
-    );
-    assert_eq!(len(0x10000, 0), None);
-    assert_eq!(len(0x28000, 4), None, "unmapped");
     // Disabled, it is the backend's.
     mem.set_iommu_enabled(false);
     assert_eq!(len(0x1000, 8), Some(8));
@@ -582,4 +574,157 @@ fn the_first_slice_fast_path_agrees_with_get_slices() {
         Some(4),
         "the first piece ends with its region"
     );
+}
+
+/// An IOMMU whose IOTLB guard counts itself, and a bitmap that records, at each mark, whether a
+/// guard was alive: every write must happen under the guard of its translation.
+mod under_the_guard {
+    use core::ops::Deref;
+    use core::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use super::*;
+    use crate::bitmap::{Bitmap, NewBitmap, WithBitmapSlice};
+
+    #[derive(Debug, Default)]
+    struct CountingIommu {
+        iotlb: RwLock<Iotlb>,
+        guards: Arc<AtomicUsize>,
+    }
+
+    struct Guard<'a> {
+        iotlb: RwLockReadGuard<'a, Iotlb>,
+        guards: &'a AtomicUsize,
+    }
+
+    impl Deref for Guard<'_> {
+        type Target = Iotlb;
+        fn deref(&self) -> &Iotlb {
+            &self.iotlb
+        }
+    }
+
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            self.guards.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Iommu for CountingIommu {
+        type IotlbGuard<'a> = Guard<'a>;
+
+        fn translate(
+            &self,
+            iova: GuestAddress,
+            length: usize,
+            access: Permissions,
+        ) -> Result<IotlbIterator<Guard<'_>>, Error> {
+            self.guards.fetch_add(1, Ordering::SeqCst);
+            let guard = Guard {
+                iotlb: self.iotlb.read().unwrap(),
+                guards: &self.guards,
+            };
+            Iotlb::lookup(guard, iova, length, access).map_err(|_| Error::CannotResolve {
+                iova_range: range(iova.0, length),
+                reason: "not mapped".into(),
+            })
+        }
+    }
+
+    /// Marks nothing; records a mark made while no IOTLB guard was alive.
+    #[derive(Debug, Default)]
+    struct GuardProbe {
+        guards: Arc<AtomicUsize>,
+        marks: AtomicUsize,
+        unguarded: AtomicBool,
+    }
+
+    impl<'a> WithBitmapSlice<'a> for GuardProbe {
+        type S = RefSlice<'a, Self>;
+    }
+
+    impl Bitmap for GuardProbe {
+        fn mark_dirty(&self, _offset: usize, len: usize) {
+            if len > 0 {
+                self.marks.fetch_add(1, Ordering::SeqCst);
+                if self.guards.load(Ordering::SeqCst) == 0 {
+                    self.unguarded.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+
+        fn dirty_at(&self, _offset: usize) -> bool {
+            false
+        }
+
+        fn slice_at(&self, offset: usize) -> RefSlice<'_, Self> {
+            RefSlice::new(self, offset)
+        }
+    }
+
+    impl NewBitmap for GuardProbe {
+        fn with_len(_len: usize) -> Self {
+            Self::default()
+        }
+    }
+
+    #[test]
+    fn every_write_path_writes_while_the_iotlb_guard_is_held() {
+        let iommu = CountingIommu::default();
+        let guards = Arc::clone(&iommu.guards);
+        {
+            let mut iotlb = iommu.iotlb.write().unwrap();
+            // One piece inside a region, and one across two adjacent regions.
+            iotlb
+                .set_mapping(ga(0x10000), ga(0x1000), 0x100, ReadWrite)
+                .unwrap();
+            iotlb
+                .set_mapping(ga(0x20000), ga(0x10f0), 0x20, ReadWrite)
+                .unwrap();
+        }
+        let bitmap = GuardProbe {
+            guards,
+            ..GuardProbe::default()
+        };
+        // Two adjacent regions; their own bitmaps are not used while the IOMMU translates.
+        let backend = GuestRegionCollection::from_regions(vec![
+            region_with(0x1000, 0x100, GuardProbe::default()),
+            region_with(0x1100, 0x100, GuardProbe::default()),
+        ])
+        .unwrap();
+        let mem = IommuMemory::new(backend, iommu, true, bitmap);
+        let writes: [(&str, &dyn Fn(u64)); 5] = [
+            ("write_obj", &|a| mem.write_obj(7u64, ga(a)).unwrap()),
+            ("write", &|a| {
+                assert_eq!(mem.write(&[1; 8], ga(a)).unwrap(), 8)
+            }),
+            ("write_slice", &|a| mem.write_slice(&[2; 8], ga(a)).unwrap()),
+            ("store", &|a| {
+                mem.store(3u32, ga(a), Ordering::Relaxed).unwrap()
+            }),
+            ("read_volatile_from", &|a| {
+                let n = mem
+                    .read_volatile_from(ga(a), &mut &[4u8; 8][..], 8)
+                    .unwrap();
+                assert_eq!(n, 8);
+            }),
+        ];
+        for (name, write) in writes {
+            // Inside one piece, and (but for `store`, which refuses it) across two regions.
+            let addrs: &[u64] = if name == "store" {
+                &[0x10008]
+            } else {
+                &[0x10008, 0x2000c]
+            };
+            for &addr in addrs {
+                let before = mem.bitmap().marks.load(Ordering::SeqCst);
+                write(addr);
+                assert!(mem.bitmap().marks.load(Ordering::SeqCst) > before, "{name}");
+                assert!(
+                    !mem.bitmap().unguarded.load(Ordering::SeqCst),
+                    "{name} at {addr:#x} wrote after the IOTLB guard was dropped"
+                );
+                assert_eq!(mem.iommu().guards.load(Ordering::SeqCst), 0, "{name}");
+            }
+        }
+    }
 }
