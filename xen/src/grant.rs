@@ -18,7 +18,7 @@ use crate::sys::{self, GntdevUnmapGrantRef, MapGrantRefBuf};
 pub const GRANT_ADDR_BIT: u64 = 1 << 63;
 
 /// The grant reference of the page at guest address `addr`: the address without
-/// [`GRANT_ADDR_BIT`], in pages. `None` if it does not fit 32 bits.
+/// [`GRANT_ADDR_BIT`], in pages. `None` if it does not fit 32 bits, or if `page_size` is 0.
 ///
 /// ```
 /// use vm_memory_xen::{GRANT_ADDR_BIT, grant_ref};
@@ -26,9 +26,11 @@ pub const GRANT_ADDR_BIT: u64 = 1 << 63;
 /// assert_eq!(grant_ref(GRANT_ADDR_BIT | 0x5000, 0x1000), Some(5));
 /// assert_eq!(grant_ref(0x5000, 0x1000), Some(5));
 /// assert_eq!(grant_ref(1 << 50, 0x1000), None);
+/// assert_eq!(grant_ref(0x5000, 0), None);
 /// ```
 pub fn grant_ref(addr: u64, page_size: usize) -> Option<u32> {
-    u32::try_from((addr & !GRANT_ADDR_BIT) / page_size as u64).ok()
+    let page = (addr & !GRANT_ADDR_BIT).checked_div(page_size as u64)?;
+    u32::try_from(page).ok()
 }
 
 /// The grants of one region: which references, of which domain, through which gntdev file.
@@ -54,17 +56,13 @@ impl Grants {
     ) -> Result<Self, Error> {
         let checked = range.device_range(MappingKind::Grant, page_size)?;
         let addr = range.addr().0;
-        let overflow = Error::GrantRefOverflow {
-            addr,
-            pages: checked.pages as usize,
-        };
-        let first_ref = grant_ref(addr, page_size).ok_or(overflow)?;
-        if first_ref.checked_add(checked.pages - 1).is_none() {
-            return Err(Error::GrantRefOverflow {
+        // The first and the last page's grant references must fit 32 bits.
+        let first_ref = grant_ref(addr, page_size)
+            .filter(|first| first.checked_add(checked.pages - 1).is_some())
+            .ok_or(Error::GrantRefOverflow {
                 addr,
                 pages: checked.pages as usize,
-            });
-        }
+            })?;
         Ok(Grants {
             device: Arc::clone(device),
             file: checked.file,

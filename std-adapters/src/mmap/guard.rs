@@ -73,7 +73,7 @@ pub(crate) fn map_placed(
     let enomem = || io::Error::from_raw_os_error(libc::ENOMEM);
     let len = len.checked_next_multiple_of(page).ok_or_else(enomem)?;
     let reserve = plan_size(len, guard, align, page).ok_or_else(enomem)?;
-    let mut reservation = Mapping::new(
+    let reservation = Mapping::new(
         reserve,
         libc::PROT_NONE,
         libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
@@ -81,7 +81,8 @@ pub(crate) fn map_placed(
     )?;
     let plan = plan_at(reservation.base().addr(), reserve, len, guard, align).ok_or_else(enomem)?;
     // SAFETY: the reservation is fresh and inaccessible; nothing points into it yet.
-    let start = unsafe { reservation.map_fixed(plan.region, len, prot, flags, file) }?;
+    let (reservation, start) =
+        unsafe { reservation.map_fixed(plan.region, len, prot, flags, file) }?;
     let mapping = reservation.trim(plan.keep, plan.keep_len)?;
     Ok((mapping, start))
 }

@@ -50,9 +50,13 @@ impl Mapping {
         })
     }
 
-    /// Replaces `len` bytes at `offset` inside this mapping with a new mapping (`MAP_FIXED`).
+    /// Replaces `len` bytes at `offset` inside this mapping with a new mapping (`MAP_FIXED`),
+    /// and returns the mapping (which owns the new range with the rest) and the range's start.
     ///
-    /// The range stays owned by `self`, which unmaps it together with the rest.
+    /// If `mmap(2)` fails, the kernel may already have unmapped the old pages of the range, and
+    /// another thread may map something there before we could unmap it: so on failure only the
+    /// parts before and after the range are unmapped, and the range is left alone (at worst an
+    /// inaccessible reservation of address space stays behind).
     ///
     /// # Safety
     ///
@@ -61,15 +65,16 @@ impl Mapping {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if the range is not inside the mapping, or the `mmap(2)` error.
+    /// `InvalidInput` if the range is not inside the mapping (then all of it is unmapped), or
+    /// the `mmap(2)` error.
     pub(crate) unsafe fn map_fixed(
-        &mut self,
+        self,
         offset: usize,
         len: usize,
         prot: i32,
         flags: i32,
         file: Option<(BorrowedFd<'_>, libc::off_t)>,
-    ) -> io::Result<*mut u8> {
+    ) -> io::Result<(Self, *mut u8)> {
         let inside = offset
             .checked_add(len)
             .is_some_and(|end| end <= self.len && len > 0);
@@ -92,9 +97,22 @@ impl Mapping {
             )
         };
         if addr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+            let error = io::Error::last_os_error();
+            let (base, total, end) = (self.base, self.len, offset + len);
+            // From here on the range may not be ours any more: give up ownership of all of it and
+            // release the parts that still are.
+            std::mem::forget(self);
+            if offset > 0 {
+                // SAFETY: `base..base + offset` is the untouched start of our own mapping.
+                let _ = unsafe { unmap(base, offset) };
+            }
+            if total > end {
+                // SAFETY: `base + end..base + total` is the untouched end of our own mapping.
+                let _ = unsafe { unmap(base.wrapping_add(end), total - end) };
+            }
+            return Err(error);
         }
-        Ok(addr.cast())
+        Ok((self, addr.cast()))
     }
 
     /// Keeps only `offset..offset + len` of the mapping and unmaps the rest.
