@@ -98,15 +98,22 @@ pub trait WriteVolatile {
     }
 }
 
-/// Drops the first `n` bytes of `slice`. An endpoint that claims more than it was given gets
-/// an error, not an out-of-bounds slice.
+/// An endpoint's count of bytes moved, checked against the `given` bytes it was handed: one
+/// that claims more gets an error, not a count past the end of memory.
+#[inline]
+pub(crate) fn checked_count(n: usize, given: usize) -> Result<usize, VolatileMemoryError> {
+    if n > given {
+        return Err(VolatileMemoryError::OutOfBounds { addr: n });
+    }
+    Ok(n)
+}
+
+/// Drops the first `n` bytes of `slice`, checked with [`checked_count`].
 fn advance<'a, B: BitmapSlice>(
     slice: &VolatileSlice<'a, B>,
     n: usize,
 ) -> Result<VolatileSlice<'a, B>, VolatileMemoryError> {
-    if n > slice.len() {
-        return Err(VolatileMemoryError::OutOfBounds { addr: n });
-    }
+    let n = checked_count(n, slice.len())?;
     Ok(slice.subslice_unchecked(n, slice.len() - n))
 }
 

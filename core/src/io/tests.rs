@@ -6,6 +6,7 @@ use std::vec::Vec;
 use super::*;
 use crate::bitmap::recording::RecordingBitmap;
 use crate::bitmap::{Bitmap, RefSlice};
+use crate::bytes::Bytes;
 use crate::region::test_regions::leak_buffer;
 
 fn slice(len: usize) -> VolatileSlice<'static> {
@@ -231,6 +232,19 @@ fn a_source_that_over_reports_gets_an_error_not_a_bad_slice() {
     assert!(Liar.read_exact_volatile(&mut buf.clone()).is_err());
 }
 
+#[test]
+fn a_source_that_over_reports_gets_an_error_not_a_count_past_the_end() {
+    let buf = slice(8);
+    assert!(matches!(
+        buf.read_volatile_from(2, &mut Liar, 4),
+        Err(VolatileMemoryError::OutOfBounds { addr: 5 })
+    ));
+    assert!(matches!(
+        buf.read_exact_volatile_from(2, &mut Liar, 4),
+        Err(VolatileMemoryError::OutOfBounds { addr: 5 })
+    ));
+}
+
 #[cfg(feature = "std")]
 mod with_std {
     use std::io::Cursor;
@@ -272,10 +286,7 @@ mod with_std {
             interruptions: 2,
             data: vec![5, 6],
         };
-        assert_eq!(
-            crate::Bytes::read_volatile_from(&buf, 0, &mut src, 4).unwrap(),
-            2
-        );
+        assert_eq!(Bytes::read_volatile_from(&buf, 0, &mut src, 4).unwrap(), 2);
     }
 
     #[test]

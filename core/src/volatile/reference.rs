@@ -64,7 +64,11 @@ impl<'a, T: ByteValued, B: BitmapSlice> VolatileRef<'a, T, B> {
     ///
     /// If the memory is lazily mapped and cannot be mapped.
     pub fn ptr_guard(&self) -> PtrGuard<'a> {
-        self.to_slice().ptr_guard()
+        // Straight to the guard: going through `to_slice` would clone the bitmap slice.
+        match PtrGuard::new(self.lazy, self.ptr, size_of::<T>(), false) {
+            Ok(guard) => guard,
+            Err(e) => panic!("cannot map guest memory for reading: {e}"),
+        }
     }
 
     /// A guarded pointer for writing the object (not dirty-tracked).
@@ -73,7 +77,10 @@ impl<'a, T: ByteValued, B: BitmapSlice> VolatileRef<'a, T, B> {
     ///
     /// If the memory is lazily mapped and cannot be mapped.
     pub fn ptr_guard_mut(&self) -> PtrGuardMut<'a> {
-        self.to_slice().ptr_guard_mut()
+        match PtrGuardMut::new(self.lazy, self.ptr, size_of::<T>()) {
+            Ok(guard) => guard,
+            Err(e) => panic!("cannot map guest memory for writing: {e}"),
+        }
     }
 
     /// The size of `T` in bytes.

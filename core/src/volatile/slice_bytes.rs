@@ -5,10 +5,10 @@ use core::sync::atomic::Ordering;
 
 use super::copy;
 use super::error::{VolatileMemoryError, VolatileMemoryResult};
-use super::slice::{VolatileSlice, compute_end};
+use super::slice::VolatileSlice;
 use crate::bitmap::BitmapSlice;
 use crate::bytes::{AtomicAccess, ByteValued, Bytes};
-use crate::io::{ReadVolatile, WriteVolatile, retry_interrupted};
+use crate::io::{ReadVolatile, WriteVolatile, checked_count, retry_interrupted};
 
 impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
     /// The part of the slice from `addr` on, at most `count` bytes long; `OutOfBounds` when
@@ -24,8 +24,7 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
     /// The exact range `addr..addr + size_of::<T>()`, for object accesses.
     #[inline(always)]
     fn object_at<T>(&self, addr: usize) -> VolatileMemoryResult<VolatileSlice<'a, B>> {
-        compute_end(self.len(), addr, size_of::<T>())?;
-        Ok(self.subslice_unchecked(addr, size_of::<T>()))
+        self.subslice(addr, size_of::<T>())
     }
 
     /// Reads the `T` at `addr`, which the caller has bounds-checked.
@@ -172,8 +171,9 @@ impl<B: BitmapSlice> Bytes<usize> for VolatileSlice<'_, B> {
         F: ReadVolatile,
     {
         let tail = self.offset(addr)?;
-        let mut window = tail.subslice_unchecked(0, count.min(tail.len()));
-        retry_interrupted(|| src.read_volatile(&mut window))
+        let given = count.min(tail.len());
+        let mut window = tail.subslice_unchecked(0, given);
+        checked_count(retry_interrupted(|| src.read_volatile(&mut window))?, given)
     }
 
     fn read_exact_volatile_from<F>(
@@ -199,8 +199,9 @@ impl<B: BitmapSlice> Bytes<usize> for VolatileSlice<'_, B> {
         F: WriteVolatile,
     {
         let tail = self.offset(addr)?;
-        let window = tail.subslice_unchecked(0, count.min(tail.len()));
-        retry_interrupted(|| dst.write_volatile(&window))
+        let given = count.min(tail.len());
+        let window = tail.subslice_unchecked(0, given);
+        checked_count(retry_interrupted(|| dst.write_volatile(&window))?, given)
     }
 
     fn write_all_volatile_to<F>(
