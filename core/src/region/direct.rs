@@ -55,6 +55,7 @@ impl DirectMapping<'_> {
     ///
     /// The caller must keep the region that returned `self` alive, and not borrow it mutably,
     /// for as long as it uses the result.
+    #[cfg(feature = "alloc")]
     pub(crate) const unsafe fn detach(self) -> DirectMapping<'static> {
         DirectMapping {
             ptr: self.ptr,
