@@ -9,7 +9,7 @@ use core::mem::size_of;
 use core::sync::atomic::Ordering;
 
 use super::{GuestMemory, GuestMemoryError, GuestMemorySliceIterator, Permissions, Result};
-use crate::address::{Address, GuestAddress};
+use crate::address::GuestAddress;
 use crate::bytes::{AtomicAccess, ByteValued, Bytes};
 use crate::io::{ReadVolatile, WriteVolatile};
 use crate::volatile::VolatileMemoryError;
@@ -222,18 +222,14 @@ mod slow {
 
     /// The two pieces of a range that straddles exactly one boundary between two pieces of
     /// memory (adjacent regions), or `None` for anything else.
-    #[inline]
+    #[inline(always)]
     fn two_pieces<T: GuestMemory + ?Sized>(
         mem: &T,
         addr: GuestAddress,
         count: usize,
         access: Permissions,
     ) -> Option<(Piece<'_, T>, Piece<'_, T>)> {
-        let head = mem.first_slice(addr, count, access)?;
-        let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
-        let next = addr.checked_add(head.len() as u64)?;
-        let tail = mem.first_slice(next, rest, access)?;
-        (tail.len() == rest).then_some((head, tail))
+        mem.first_two_slices(addr, count, access)
     }
 
     /// An object across two adjacent regions, else the general path (which reports the error).

@@ -247,7 +247,29 @@ pub trait GuestMemoryBackend {
             .ok()
             .filter(|slice| slice.len() == len)
     }
+
+    /// The two pieces of `addr..addr + count` when the range starts in one region and ends in
+    /// the next, adjacent one: the first two items of [`get_slices`](Self::get_slices). `None`
+    /// for anything else (a range inside one region, into a hole, over three or more regions,
+    /// `count == 0`, any error).
+    ///
+    /// This is the lookup behind the fast path for objects that straddle two regions;
+    /// containers that know a region's neighbour override it.
+    #[inline]
+    fn first_two_slices(
+        &self,
+        addr: GuestAddress,
+        count: usize,
+    ) -> Option<SlicePair<'_, MS<'_, Self>>> {
+        let head = self.first_slice(addr, count)?;
+        let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
+        let tail = self.first_slice(addr.checked_add(head.len() as u64)?, rest)?;
+        (tail.len() == rest).then_some((head, tail))
+    }
 }
+
+/// The two pieces of a range across one boundary between adjacent regions.
+pub type SlicePair<'a, B> = (VolatileSlice<'a, B>, VolatileSlice<'a, B>);
 
 /// An iterator over the slices of a guest memory range.
 ///
@@ -320,6 +342,26 @@ pub trait GuestMemory {
     ) -> Option<VolatileSlice<'_, BS<'_, Self::Bitmap>>> {
         self.get_slices(addr, count, access).ok()?.next()?.ok()
     }
+
+    /// The first two pieces of `addr..addr + count` accessible with `access` when they are the
+    /// whole range: what the first two items of [`get_slices`](Self::get_slices) would be when
+    /// both are `Ok` and nothing follows, else `None`. Callers that get `None` take
+    /// `get_slices`, which reports the exact error.
+    ///
+    /// This is the lookup behind the fast path for objects that straddle two pieces;
+    /// implementations with a faster way override it.
+    #[inline]
+    fn first_two_slices(
+        &self,
+        addr: GuestAddress,
+        count: usize,
+        access: Permissions,
+    ) -> Option<SlicePair<'_, BS<'_, Self::Bitmap>>> {
+        let head = self.first_slice(addr, count, access)?;
+        let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
+        let tail = self.first_slice(addr.checked_add(head.len() as u64)?, rest, access)?;
+        (tail.len() == rest).then_some((head, tail))
+    }
 }
 
 impl<M: GuestMemoryBackend + ?Sized> GuestMemory for M {
@@ -351,6 +393,16 @@ impl<M: GuestMemoryBackend + ?Sized> GuestMemory for M {
         _access: Permissions,
     ) -> Option<VolatileSlice<'_, BS<'_, Self::Bitmap>>> {
         <M as GuestMemoryBackend>::first_slice(self, addr, count)
+    }
+
+    #[inline(always)]
+    fn first_two_slices(
+        &self,
+        addr: GuestAddress,
+        count: usize,
+        _access: Permissions,
+    ) -> Option<SlicePair<'_, BS<'_, Self::Bitmap>>> {
+        <M as GuestMemoryBackend>::first_two_slices(self, addr, count)
     }
 }
 

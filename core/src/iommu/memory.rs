@@ -10,7 +10,7 @@ use crate::address::GuestAddress;
 use crate::bitmap::BS;
 use crate::guest_memory::{
     GuestMemory, GuestMemoryBackend, GuestMemoryError, GuestMemoryResult, GuestMemorySliceIterator,
-    Permissions,
+    Permissions, SlicePair,
 };
 use crate::region::GuestMemoryRegion;
 use crate::volatile::VolatileSlice;
@@ -242,6 +242,20 @@ impl<M: GuestMemoryBackend, I: Iommu> GuestMemory for IommuMemory<M, I> {
             return None;
         }
         GuestMemoryBackend::first_slice(&self.backend, addr, count)
+    }
+
+    /// As [`first_slice`](GuestMemory::first_slice): the backend's while disabled, else `None`.
+    #[inline]
+    fn first_two_slices(
+        &self,
+        addr: GuestAddress,
+        count: usize,
+        _access: Permissions,
+    ) -> Option<SlicePair<'_, BS<'_, Self::Bitmap>>> {
+        if self.get_iommu_enabled() {
+            return None;
+        }
+        GuestMemoryBackend::first_two_slices(&self.backend, addr, count)
     }
 }
 

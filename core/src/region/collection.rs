@@ -7,8 +7,8 @@ use super::error::GuestRegionCollectionError;
 use super::index::{RegionIndex, bounds_of, check_layout};
 use super::{DirectMapping, GuestMemoryRegion};
 use crate::address::{GuestAddress, GuestUsize, MemoryRegionAddress};
-use crate::bitmap::{Bitmap, MS};
-use crate::guest_memory::GuestMemoryBackend;
+use crate::bitmap::{BS, Bitmap, MS};
+use crate::guest_memory::{GuestMemoryBackend, SlicePair};
 use crate::volatile::{VolatileSlice, offset_ptr};
 
 /// Guest memory made of `Arc`-shared regions, sorted and non-overlapping.
@@ -51,6 +51,35 @@ struct Slot<R> {
     /// Detached from `region`'s borrow: the slot keeps `region` alive, and the collection never
     /// borrows a region mutably.
     direct: Option<DirectMapping<'static>>,
+}
+
+impl<R: GuestMemoryRegion> Slot<R> {
+    /// The `len > 0` bytes at `offset` of the region, which the caller has checked to lie
+    /// inside it; `None` if the region cannot give them as one slice.
+    #[inline(always)]
+    fn slice(&self, offset: u64, len: usize) -> Option<VolatileSlice<'_, BS<'_, R::B>>> {
+        let region = self.region.as_ref();
+        if let Some(direct) = self.direct {
+            // `offset + len` lies inside the region, whose length the mapping has.
+            let offset = usize::try_from(offset).ok()?;
+            // SAFETY: `offset..offset + len` lies inside the region (caller contract), and the
+            // contract of `DirectMapping::new` makes the mapping valid for the region's whole
+            // life while it is not borrowed mutably; the `Arc` in `self` keeps the region alive
+            // over the borrow of `self`, and nothing borrows it mutably (see `Slot::direct`).
+            // The slice carries the region's bitmap at `offset` and no hook, as `get_slice`
+            // would.
+            return Some(unsafe {
+                VolatileSlice::with_bitmap(
+                    offset_ptr(direct.as_ptr(), offset),
+                    len,
+                    region.bitmap().slice_at(offset),
+                    None,
+                )
+            });
+        }
+        let slice = region.get_slice(MemoryRegionAddress(offset), len).ok()?;
+        (slice.len() == len).then_some(slice)
+    }
 }
 
 impl<R> Clone for Slot<R> {
@@ -214,27 +243,30 @@ impl<R: GuestMemoryRegion> GuestMemoryBackend for GuestRegionCollection<R> {
         if len == 0 {
             return None;
         }
-        let offset = addr.0 - entry.start;
-        let region = entry.value.region.as_ref();
-        if let Some(direct) = entry.value.direct {
-            // `offset + len` lies inside the region, whose length the mapping has.
-            let offset = usize::try_from(offset).ok()?;
-            // SAFETY: `offset..offset + len` lies inside the region (checked above), and the
-            // contract of `DirectMapping::new` makes the mapping valid for the region's whole
-            // life while it is not borrowed mutably; the `Arc` in `self` keeps the region alive
-            // over the borrow of `self`, and nothing borrows it mutably (see `Slot::direct`).
-            // The slice carries the region's bitmap at `offset` and no hook, as `get_slice`
-            // would.
-            return Some(unsafe {
-                VolatileSlice::with_bitmap(
-                    offset_ptr(direct.as_ptr(), offset),
-                    len,
-                    region.bitmap().slice_at(offset),
-                    None,
-                )
-            });
+        entry.value.slice(addr.0 - entry.start, len)
+    }
+
+    /// One lookup: the second piece can only be the next region, and only if it starts right
+    /// after the first.
+    #[inline(always)]
+    fn first_two_slices(
+        &self,
+        addr: GuestAddress,
+        count: usize,
+    ) -> Option<SlicePair<'_, MS<'_, Self>>> {
+        let (position, entry) = self.index.find_position(addr)?;
+        // `addr..=entry.last` is the head; it is shorter than `count` (so it fits in `usize`)
+        // for the range to go on into another region.
+        let head_minus_one = entry.last - addr.0;
+        let head = usize::try_from(head_minus_one).ok()?.checked_add(1)?;
+        let rest = count.checked_sub(head).filter(|&rest| rest > 0)?;
+        let next = self.index.entries().get(position + 1)?;
+        // `entry.last < next.start`, so the sum cannot overflow.
+        if next.start != entry.last + 1 || (rest - 1) as u64 > next.last - next.start {
+            return None;
         }
-        let slice = region.get_slice(MemoryRegionAddress(offset), len).ok()?;
-        (slice.len() == len).then_some(slice)
+        let head = entry.value.slice(addr.0 - entry.start, head)?;
+        let tail = next.value.slice(0, rest)?;
+        Some((head, tail))
     }
 }

@@ -152,12 +152,19 @@ mod bucketed {
         /// The entry of the region that holds `addr`.
         #[inline(always)]
         pub(crate) fn find(&self, addr: GuestAddress) -> Option<&Entry<T>> {
+            self.find_position(addr).map(|(_, entry)| entry)
+        }
+
+        /// The position in [`entries`](Self::entries) and the entry of the region that holds
+        /// `addr`.
+        #[inline(always)]
+        pub(crate) fn find_position(&self, addr: GuestAddress) -> Option<(usize, &Entry<T>)> {
             // Addresses below `base` wrap to huge offsets and miss the table too.
             let bucket = usize::try_from(addr.0.wrapping_sub(self.base) >> self.shift).ok()?;
             let i = *self.first.get(bucket)? as usize;
             let entry = self.entries.get(i)?;
             if entry.start <= addr.0 && addr.0 <= entry.last {
-                return Some(entry);
+                return Some((i, entry));
             }
             self.find_in_run(addr, bucket)
         }
@@ -165,7 +172,7 @@ mod bucketed {
         /// The rest of the candidates of `bucket`, after the first one missed.
         #[cold]
         #[inline(never)]
-        fn find_in_run(&self, addr: GuestAddress, bucket: usize) -> Option<&Entry<T>> {
+        fn find_in_run(&self, addr: GuestAddress, bucket: usize) -> Option<(usize, &Entry<T>)> {
             let lo = *self.first.get(bucket)? as usize;
             let hi = self
                 .first
@@ -177,7 +184,9 @@ mod bucketed {
             } else {
                 run.partition_point(|e| e.last < addr.0)
             };
-            run.get(i).filter(|e| e.start <= addr.0 && addr.0 <= e.last)
+            run.get(i)
+                .filter(|e| e.start <= addr.0 && addr.0 <= e.last)
+                .map(|e| (lo + i, e))
         }
 
         /// The entries in address order.

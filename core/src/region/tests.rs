@@ -330,7 +330,40 @@ mod with_alloc {
                 .find_region(GuestAddress(addr))
                 .and_then(|r| index_of(r.start_addr()));
             assert_eq!(got, expected, "table, address {addr:#x}");
+            for count in [1, 2, 7, 8, 0x11, 0x1000, 0x2001, usize::MAX] {
+                check_fast_pieces_match_get_slices(&mem, addr, count, "collection");
+                check_fast_pieces_match_get_slices(&table, addr, count, "table");
+            }
         }
+    }
+
+    /// `first_slice` is the first item of `get_slices` when it is `Ok`; `first_two_slices` the
+    /// first two when both are `Ok` and cover the whole range; both `None` otherwise.
+    fn check_fast_pieces_match_get_slices<M: GuestMemoryBackend>(
+        mem: &M,
+        addr: u64,
+        count: usize,
+        what: &str,
+    ) {
+        let piece = |s: VolatileSlice<'_, _>| (s.raw_ptr(), s.len());
+        let mut all = mem.get_slices(GuestAddress(addr), count);
+        let first = all.next().and_then(Result::ok).map(piece);
+        let second = all.next().and_then(Result::ok).map(piece);
+        assert_eq!(
+            mem.first_slice(GuestAddress(addr), count).map(piece),
+            first,
+            "{what}: first_slice at {addr:#x}, {count:#x} bytes"
+        );
+        let expected = first
+            .zip(second)
+            .filter(|((_, a), (_, b))| a.checked_add(*b) == Some(count));
+        let got = mem
+            .first_two_slices(GuestAddress(addr), count)
+            .map(|(head, tail)| (piece(head), piece(tail)));
+        assert_eq!(
+            got, expected,
+            "{what}: first_two_slices at {addr:#x}, {count:#x} bytes"
+        );
     }
 
     /// Probe addresses at and around every region edge.

@@ -192,6 +192,23 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
         PtrGuardMut::new(self.lazy_mapping(), self.raw_ptr(), self.len())
     }
 
+    /// Runs `access` on the host address of the whole slice, mapping it for the call if it is
+    /// lazily mapped (see [`guard::with_host_ptr`](super::guard::with_host_ptr)).
+    #[inline(always)]
+    pub(crate) fn with_host_ptr<R>(
+        &self,
+        write: bool,
+        access: impl FnOnce(*mut u8) -> R,
+    ) -> VolatileMemoryResult<R> {
+        super::guard::with_host_ptr(
+            self.lazy_mapping(),
+            self.raw_ptr(),
+            self.len(),
+            write,
+            access,
+        )
+    }
+
     /// Splits the slice at `mid`: `[0, mid)` and `[mid, len)`. `mid == len` gives an empty tail.
     ///
     /// # Errors

@@ -31,18 +31,16 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
     #[inline(always)]
     pub(crate) fn read_obj_in_bounds<T: ByteValued>(&self) -> VolatileMemoryResult<T> {
         debug_assert_eq!(self.len(), size_of::<T>());
-        let guard = self.try_ptr_guard()?;
-        // SAFETY: the guard is valid for reads of the slice's `size_of::<T>()` bytes.
-        Ok(unsafe { copy::read_object::<T>(guard.as_ptr()) })
+        // SAFETY: the pointer is valid for reads of the slice's `size_of::<T>()` bytes.
+        self.with_host_ptr(false, |p| unsafe { copy::read_object::<T>(p) })
     }
 
     /// Writes `val` over the whole slice (exactly `size_of::<T>()` bytes) and marks it dirty.
     #[inline(always)]
     pub(crate) fn write_obj_in_bounds<T: ByteValued>(&self, val: T) -> VolatileMemoryResult<()> {
         debug_assert_eq!(self.len(), size_of::<T>());
-        let guard = self.try_ptr_guard_mut()?;
-        // SAFETY: the guard is valid for writes of the slice's `size_of::<T>()` bytes.
-        unsafe { copy::write_object::<T>(guard.as_ptr(), val) };
+        // SAFETY: the pointer is valid for writes of the slice's `size_of::<T>()` bytes.
+        self.with_host_ptr(true, |p| unsafe { copy::write_object::<T>(p, val) })?;
         self.bitmap().mark_dirty(0, size_of::<T>());
         Ok(())
     }
@@ -54,10 +52,9 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
         order: Ordering,
     ) -> VolatileMemoryResult<T> {
         self.check_alignment(align_of::<T::A>())?;
-        let guard = self.try_ptr_guard()?;
-        // SAFETY: the guard is valid for `size_of::<T>()` bytes and aligned for `T::A` (checked
+        // SAFETY: the pointer is valid for `size_of::<T>()` bytes and aligned for `T::A` (checked
         // on the slice address; a lazily mapped window keeps the in-page offset).
-        Ok(unsafe { copy::atomic_load::<T>(guard.as_ptr(), order) })
+        self.with_host_ptr(false, |p| unsafe { copy::atomic_load::<T>(p, order) })
     }
 
     /// Atomically stores a `T` at the start of the slice and marks it dirty.
@@ -68,9 +65,8 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
         order: Ordering,
     ) -> VolatileMemoryResult<()> {
         self.check_alignment(align_of::<T::A>())?;
-        let guard = self.try_ptr_guard_mut()?;
         // SAFETY: as in `load_in_bounds`, for writes.
-        unsafe { copy::atomic_store::<T>(guard.as_ptr(), val, order) };
+        self.with_host_ptr(true, |p| unsafe { copy::atomic_store::<T>(p, val, order) })?;
         self.bitmap().mark_dirty(0, size_of::<T>());
         Ok(())
     }
@@ -83,10 +79,9 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
             return Ok(0);
         }
         let dst = self.subslice_unchecked(0, n);
-        let guard = dst.try_ptr_guard_mut()?;
-        // SAFETY: the guard covers `n` writable bytes; `buf` is host memory of at least `n`
+        // SAFETY: the pointer covers `n` writable bytes; `buf` is host memory of at least `n`
         // bytes, disjoint from guest memory.
-        unsafe { copy::copy_bytes(guard.as_ptr(), buf.as_ptr(), n) };
+        dst.with_host_ptr(true, |p| unsafe { copy::copy_bytes(p, buf.as_ptr(), n) })?;
         self.bitmap().mark_dirty(0, n);
         Ok(n)
     }
@@ -99,10 +94,11 @@ impl<'a, B: BitmapSlice> VolatileSlice<'a, B> {
             return Ok(0);
         }
         let src = self.subslice_unchecked(0, n);
-        let guard = src.try_ptr_guard()?;
-        // SAFETY: the guard covers `n` readable bytes; `buf` is host memory of at least `n`
+        // SAFETY: the pointer covers `n` readable bytes; `buf` is host memory of at least `n`
         // bytes, disjoint from guest memory.
-        unsafe { copy::copy_bytes(buf.as_mut_ptr(), guard.as_ptr(), n) };
+        src.with_host_ptr(false, |p| unsafe {
+            copy::copy_bytes(buf.as_mut_ptr(), p, n)
+        })?;
         Ok(n)
     }
 }

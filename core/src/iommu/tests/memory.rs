@@ -526,6 +526,22 @@ fn first_piece<M: GuestMemory>(
     Some((slice.raw_ptr(), slice.len()))
 }
 
+/// What `first_two_slices` must return: the first two items of `get_slices` when both are `Ok`
+/// and make up the whole range.
+#[allow(clippy::type_complexity)]
+fn first_two_pieces<M: GuestMemory>(
+    mem: &M,
+    addr: u64,
+    count: usize,
+    access: Permissions,
+) -> Option<((*mut u8, usize), (*mut u8, usize))> {
+    let mut pieces = mem.get_slices(ga(addr), count, access).ok()?;
+    let head = pieces.next()?.ok()?;
+    let tail = pieces.next()?.ok()?;
+    (head.len() + tail.len() == count)
+        .then(|| ((head.raw_ptr(), head.len()), (tail.raw_ptr(), tail.len())))
+}
+
 #[test]
 fn the_first_slice_fast_path_is_the_backends_and_only_while_disabled() {
     let mem = iommu_mem();
@@ -564,7 +580,27 @@ fn the_first_slice_fast_path_is_the_backends_and_only_while_disabled() {
             .map(|s| (s.raw_ptr(), s.len()));
         let want = first_piece(&mem, addr, count, access);
         assert_eq!(fast, want, "disabled: {addr:#x}+{count} {access:?}");
+        // The two-piece fast path follows the same rule.
+        mem.set_iommu_enabled(true);
+        assert!(
+            mem.first_two_slices(ga(addr), count, access).is_none(),
+            "enabled, two pieces: {addr:#x}+{count} {access:?}"
+        );
+        mem.set_iommu_enabled(false);
+        let fast = mem
+            .first_two_slices(ga(addr), count, access)
+            .map(|(h, t)| ((h.raw_ptr(), h.len()), (t.raw_ptr(), t.len())));
+        let want = first_two_pieces(&mem, addr, count, access);
+        assert_eq!(
+            fast, want,
+            "disabled, two pieces: {addr:#x}+{count} {access:?}"
+        );
     }
+    mem.set_iommu_enabled(false);
+    assert!(
+        mem.first_two_slices(ga(0x10fc), 8, Write).is_some(),
+        "physical, across adjacent regions: two pieces"
+    );
     let len = |addr, count| mem.first_slice(ga(addr), count, Read).map(|s| s.len());
     // Disabled, it is the backend's.
     mem.set_iommu_enabled(false);
