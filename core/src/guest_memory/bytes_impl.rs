@@ -180,8 +180,6 @@ impl<T: GuestMemory + ?Sized> Bytes<GuestAddress> for T {
 /// stay small enough to inline.
 mod slow {
     use super::*;
-    use crate::VolatileSlice;
-    use crate::bitmap::BS;
 
     /// The general write: every piece of the range, up to the first hole.
     #[inline(never)]
@@ -217,21 +215,6 @@ mod slow {
         Ok(done)
     }
 
-    /// A piece of the guest memory `T`.
-    pub(super) type Piece<'a, T> = VolatileSlice<'a, BS<'a, <T as GuestMemory>::Bitmap>>;
-
-    /// The two pieces of a range that straddles exactly one boundary between two pieces of
-    /// memory (adjacent regions), or `None` for anything else.
-    #[inline(always)]
-    fn two_pieces<T: GuestMemory + ?Sized>(
-        mem: &T,
-        addr: GuestAddress,
-        count: usize,
-        access: Permissions,
-    ) -> Option<(Piece<'_, T>, Piece<'_, T>)> {
-        mem.first_two_slices(addr, count, access)
-    }
-
     /// An object across two adjacent regions, else the general path (which reports the error).
     /// Not `#[cold]`: objects on region boundaries are a normal case, and a cold function
     /// would not inline its copies.
@@ -242,7 +225,7 @@ mod slow {
         addr: GuestAddress,
     ) -> Result<()> {
         let bytes = val.as_slice();
-        if let Some((head, tail)) = two_pieces(mem, addr, bytes.len(), Permissions::Write) {
+        if let Some((head, tail)) = mem.first_two_slices(addr, bytes.len(), Permissions::Write) {
             let (first, second) = bytes.split_at(head.len());
             head.write_prefix(first)?;
             tail.write_prefix(second)?;
@@ -261,7 +244,7 @@ mod slow {
     ) -> Result<O> {
         let mut value = O::zeroed();
         let bytes = value.as_mut_slice();
-        if let Some((head, tail)) = two_pieces(mem, addr, bytes.len(), Permissions::Read) {
+        if let Some((head, tail)) = mem.first_two_slices(addr, bytes.len(), Permissions::Read) {
             let (first, second) = bytes.split_at_mut(head.len());
             head.read_prefix(first)?;
             tail.read_prefix(second)?;

@@ -261,15 +261,26 @@ pub trait GuestMemoryBackend {
         addr: GuestAddress,
         count: usize,
     ) -> Option<SlicePair<'_, MS<'_, Self>>> {
-        let head = self.first_slice(addr, count)?;
-        let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
-        let tail = self.first_slice(addr.checked_add(head.len() as u64)?, rest)?;
-        (tail.len() == rest).then_some((head, tail))
+        two_from_first_slices(addr, count, |addr, count| self.first_slice(addr, count))
     }
 }
 
 /// The two pieces of a range across one boundary between adjacent regions.
 pub type SlicePair<'a, B> = (VolatileSlice<'a, B>, VolatileSlice<'a, B>);
+
+/// The provided `first_two_slices` of both traits: two calls of their `first_slice`, given as
+/// `first`, the second one where the first piece ends.
+#[inline(always)]
+fn two_from_first_slices<'a, B: BitmapSlice>(
+    addr: GuestAddress,
+    count: usize,
+    first: impl Fn(GuestAddress, usize) -> Option<VolatileSlice<'a, B>>,
+) -> Option<SlicePair<'a, B>> {
+    let head = first(addr, count)?;
+    let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
+    let tail = first(addr.checked_add(head.len() as u64)?, rest)?;
+    (tail.len() == rest).then_some((head, tail))
+}
 
 /// An iterator over the slices of a guest memory range.
 ///
@@ -357,10 +368,9 @@ pub trait GuestMemory {
         count: usize,
         access: Permissions,
     ) -> Option<SlicePair<'_, BS<'_, Self::Bitmap>>> {
-        let head = self.first_slice(addr, count, access)?;
-        let rest = count.checked_sub(head.len()).filter(|&rest| rest > 0)?;
-        let tail = self.first_slice(addr.checked_add(head.len() as u64)?, rest, access)?;
-        (tail.len() == rest).then_some((head, tail))
+        two_from_first_slices(addr, count, |addr, count| {
+            self.first_slice(addr, count, access)
+        })
     }
 }
 

@@ -36,11 +36,11 @@ impl DirectMapping<'_> {
     /// # Safety
     ///
     /// For as long as the region that returns this mapping lives and is not borrowed mutably
-    /// (not just for the borrow `'a` it is returned from), `ptr` must be valid for volatile and atomic reads and writes of `len`
-    /// bytes from any thread, the memory must not be accessed through Rust references, `len`
-    /// must be the region's length and at most `isize::MAX`, and accessing byte `i` through
-    /// `ptr` must be what the region's `get_slice(i, ..)` would access (same memory, no
-    /// per-access mapping).
+    /// (not just for the borrow `'a` it is returned from), `ptr` must be valid for volatile and
+    /// atomic reads and writes of `len` bytes from any thread, the memory must not be accessed
+    /// through Rust references, `len` must be the region's length and at most `isize::MAX`, and
+    /// accessing byte `i` through `ptr` must be what the region's `get_slice(i, ..)` would
+    /// access (same memory, no per-access mapping).
     pub const unsafe fn new(ptr: *mut u8, len: usize) -> Self {
         DirectMapping {
             ptr,

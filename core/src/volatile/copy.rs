@@ -223,8 +223,9 @@ pub(crate) unsafe fn atomic_load<T: AtomicAccess>(src: *const u8, order: Orderin
     };
     debug_assert!(is_aligned(src, align_of::<T::A>()));
     // SAFETY: `src` is valid for `size_of::<T>()` bytes, which is the size of `T::A` (asserted
-    // above), and aligned for `T::A` (caller contract). A shared reference to an atomic type only asserts that the bytes are
-    // accessed atomically while it lives, which holds for the duration of this call.
+    // above), and aligned for `T::A` (caller contract). A shared reference to an atomic type
+    // only asserts that the bytes are accessed atomically while it lives, which holds for the
+    // duration of this call.
     let atomic = unsafe { &*src.cast::<T::A>() };
     T::from(atomic.load(order))
 }
